@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Regenerates gen/ from proto/: ts-proto code and the descriptor set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/proto-deps.sh
+npx buf generate
+npx buf build -o gen/payments.binpb

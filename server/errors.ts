@@ -1,0 +1,134 @@
+// The one closed set of API errors, and the one place that maps them to gRPC
+// statuses. Every failure a client can see is an ApiError; anything else that
+// escapes a handler becomes `api_error` with the request id (and is logged).
+import { status as GrpcStatus } from "@grpc/grpc-js";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import { ErrorDetail } from "../gen/payments/v1/common";
+
+/** The error types of the API design, plus `idempotency_error`. */
+export type ErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "card_error"
+  | "rate_limit_error"
+  | "idempotency_error"
+  | "api_error";
+
+/** What an ApiError says to the client, beside its type. */
+export interface ErrorFields {
+  code: string;
+  message: string;
+  param?: string;
+  decline_code?: string;
+  payment_intent?: string;
+  charge?: string;
+  payment_method?: string;
+}
+
+/** An error the API reports to its caller, with the gRPC code it travels as. */
+export class ApiError extends Error {
+  constructor(
+    readonly type: ErrorType,
+    readonly grpcCode: GrpcStatus,
+    readonly fields: ErrorFields,
+  ) {
+    super(fields.message);
+    this.name = "ApiError";
+  }
+
+  /** The spec's error object, with the request id filled in. */
+  detail(requestId?: string): ErrorDetail {
+    return { type: this.type, ...this.fields, request_id: requestId };
+  }
+}
+
+// Constructors, one per kind of failure: handlers never pick gRPC codes.
+
+export const missingParam = (param: string, message = `Missing required param: ${param}.`) =>
+  new ApiError("invalid_request_error", GrpcStatus.INVALID_ARGUMENT, { code: "parameter_missing", message, param });
+
+export const invalidParam = (param: string, message: string) =>
+  new ApiError("invalid_request_error", GrpcStatus.INVALID_ARGUMENT, { code: "parameter_invalid", message, param });
+
+/** An id that does not exist for this merchant and mode (never 403: ids cannot be probed). */
+export const resourceMissing = (what: string, id: string, param = "id") =>
+  new ApiError("invalid_request_error", GrpcStatus.NOT_FOUND, {
+    code: "resource_missing",
+    message: `No such ${what}: '${id}'`,
+    param,
+  });
+
+/** A request that is well-formed but not allowed in the object's current state. */
+export const invalidState = (code: string, message: string, extra: Partial<ErrorFields> = {}) =>
+  new ApiError("invalid_request_error", GrpcStatus.FAILED_PRECONDITION, { code, message, ...extra });
+
+export const paymentIntentUnexpectedState = (id: string, status: string, action: string) =>
+  invalidState(
+    "payment_intent_unexpected_state",
+    `You cannot ${action} this PaymentIntent because it has a status of ${status}.`,
+    { payment_intent: id },
+  );
+
+export const cardError = (fields: ErrorFields) =>
+  new ApiError("card_error", GrpcStatus.FAILED_PRECONDITION, fields);
+
+export const invalidApiKey = (message = "Invalid API key provided.") =>
+  new ApiError("authentication_error", GrpcStatus.UNAUTHENTICATED, { code: "invalid_api_key", message });
+
+export const accountSuspended = () =>
+  new ApiError("authentication_error", GrpcStatus.PERMISSION_DENIED, {
+    code: "account_suspended",
+    message: "Account suspended",
+  });
+
+export const unauthorized = (message: string) =>
+  new ApiError("authentication_error", GrpcStatus.PERMISSION_DENIED, { code: "unauthorized", message });
+
+export const rateLimited = (message = "Too many requests hit the API too quickly.") =>
+  new ApiError("rate_limit_error", GrpcStatus.RESOURCE_EXHAUSTED, { code: "rate_limit", message });
+
+export const idempotencyMismatch = (key: string) =>
+  new ApiError("idempotency_error", GrpcStatus.INVALID_ARGUMENT, {
+    code: "idempotency_key_reused",
+    message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
+  });
+
+export const idempotencyInFlight = (key: string) =>
+  new ApiError("idempotency_error", GrpcStatus.ABORTED, {
+    code: "idempotency_key_in_use",
+    message: `There is currently another in-progress request using the idempotency key '${key}'. Retry this request later.`,
+  });
+
+export const unimplemented = (method: string) =>
+  new ApiError("api_error", GrpcStatus.UNIMPLEMENTED, { code: "not_implemented", message: `${method} is not implemented yet.` });
+
+export const internalError = () =>
+  new ApiError("api_error", GrpcStatus.INTERNAL, {
+    code: "internal_error",
+    message: "An unexpected error occurred. It has been logged; retry later or contact support with the request id.",
+  });
+
+export const unavailable = (message = "The service is temporarily unavailable. Retry later.") =>
+  new ApiError("api_error", GrpcStatus.UNAVAILABLE, { code: "service_unavailable", message });
+
+/** Anything thrown → an ApiError (unknown failures become a generic api_error). */
+export function toApiError(err: unknown): ApiError {
+  return err instanceof ApiError ? err : internalError();
+}
+
+/** The type URL under which ErrorDetail travels in google.rpc.Status.details. */
+export const ERROR_DETAIL_TYPE_URL = "type.googleapis.com/payments.v1.ErrorDetail";
+
+/**
+ * Encodes google.rpc.Status{code, message, details: [Any(ErrorDetail)]}, the
+ * value of the `grpc-status-details-bin` trailer that Envoy's
+ * convert_grpc_status and our gateway read.
+ */
+export function encodeStatusDetails(code: number, message: string, detail: ErrorDetail): Uint8Array {
+  const any = new BinaryWriter().uint32(10).string(ERROR_DETAIL_TYPE_URL).uint32(18).bytes(ErrorDetail.encode(detail).finish()).finish();
+  const w = new BinaryWriter();
+  if (code !== 0) w.uint32(8).int32(code);
+  if (message !== "") w.uint32(18).string(message);
+  w.uint32(26).bytes(any);
+  return w.finish();
+}
