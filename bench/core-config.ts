@@ -1,0 +1,30 @@
+// Which cores the benchmark runs (databases × drivers) and whether the core
+// has landed in this checkout.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export interface Backend {
+  name: string;
+  label: string;
+  options: Record<string, unknown>;
+  concurrency?: number[];
+  extraCases?: (ctx: any) => Promise<void>;
+}
+
+const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
+
+/** Undefined when the core can run here, else what is missing. */
+export function coreAvailable(): string | undefined {
+  for (const f of ["server/app.ts", "gateway/server.ts"]) if (!existsSync(root(f))) return `${f} has not landed yet`;
+  return undefined;
+}
+
+/** The cores to measure. */
+export function benchBackends(quick: boolean): Backend[] {
+  const all: Backend[] = [
+    { name: "sqlite3", label: "sqlite3", options: { database: "sqlite", driver: "sqlite3" } },
+    { name: "better-sqlite3", label: "better-sqlite3", options: { database: "sqlite", driver: "better-sqlite3" } },
+    { name: "postgres", label: "postgres", options: { database: "postgres" } },
+  ];
+  return quick ? all : all;
+}
