@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/proto-deps.sh
 npx buf generate
 npx buf build -o gen/payments.binpb
+# The OpenAPI reference (docs/openapi.json), built from that descriptor set.
+npx tsx gateway/openapi/write.ts
