@@ -72,6 +72,39 @@ export const paymentIntentUnexpectedState = (id: string, status: string, action:
 export const cardError = (fields: ErrorFields) =>
   new ApiError("card_error", GrpcStatus.FAILED_PRECONDITION, fields);
 
+/** Live mode without a configured card processor: payments fail loudly, never silently succeed. */
+export const processorNotConfigured = () =>
+  new ApiError("api_error", GrpcStatus.FAILED_PRECONDITION, {
+    code: "processor_not_configured",
+    message: "No payment processor is configured for live mode, so live payments cannot be confirmed. Use a test key, or configure a processor.",
+  });
+
+/** A refund larger than what remains of the charge. */
+export const refundAmountTooLarge = (amount: number, remaining: number, charge: string) =>
+  invalidState("amount_too_large", `Refund amount (${amount}) is greater than unrefunded amount on charge (${remaining}).`, {
+    param: "amount",
+    charge,
+  });
+
+/** A charge that was already refunded in full. */
+export const chargeAlreadyRefunded = (charge: string) =>
+  invalidState("charge_already_refunded", `Charge ${charge} has already been refunded.`, { charge });
+
+/** A charge with nothing captured to refund (failed, or not captured yet). */
+export const chargeNotRefundable = (charge: string, why: string) =>
+  invalidState("charge_not_refundable", `Charge ${charge} cannot be refunded: ${why}.`, { charge });
+
+/** A payment method in a state that forbids the request (attached elsewhere, not attached). */
+export const paymentMethodUnexpectedState = (pm: string, message: string) =>
+  invalidState("payment_method_unexpected_state", message, { payment_method: pm });
+
+/** A state-changing request that lost a race with another one on the same object; safe to retry. */
+export const concurrentUpdate = (what: string, id: string) =>
+  new ApiError("api_error", GrpcStatus.ABORTED, {
+    code: "lock_timeout",
+    message: `This ${what} (${id}) was being changed by another request at the same time. Retry the request.`,
+  });
+
 export const invalidApiKey = (message = "Invalid API key provided.") =>
   new ApiError("authentication_error", GrpcStatus.UNAUTHENTICATED, { code: "invalid_api_key", message });
 
