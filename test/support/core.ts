@@ -35,6 +35,8 @@ export interface TestCoreOptions extends Omit<CoreOptions, "databaseUrl" | "grpc
 /** A running test core and its merchants' keys. */
 export interface TestCore {
   backend: Backend;
+  /** The core's database, for a second core on the same data. */
+  databaseUrl: string;
   /** `127.0.0.1:<port>` of the gRPC server: `new XServiceClient(grpcAddress, grpc.credentials.createInsecure())`. */
   grpcAddress: string;
   pipeline: Pipeline;
@@ -96,6 +98,7 @@ export async function startTestCore(opts: TestCoreOptions = {}): Promise<TestCor
     cleanups.push(() => clients.forEach((c) => c.close()));
     return {
       backend,
+      databaseUrl,
       grpcAddress,
       pipeline: core.pipeline,
       deps: core.deps,
