@@ -110,3 +110,10 @@ export function addHealthService(server: grpc.Server, health: HealthStatus): voi
     },
   });
 }
+
+/** Serves Health on `server` and marks the server ("") and every payments.v1 service SERVING. */
+export function serveHealth(server: grpc.Server, health: HealthStatus, services: Iterable<string>): void {
+  addHealthService(server, health);
+  health.set("", ServingStatus.SERVING);
+  for (const service of services) health.set(`payments.v1.${service}`, ServingStatus.SERVING);
+}
