@@ -1,0 +1,69 @@
+// What the payments resources' stores share: the merchant/mode scope of a
+// call, JSON columns, cursor pagination over tables with `seq` (creation
+// order), and flushing a transaction's events to the outbox.
+import type { Knex } from "knex";
+import type { JsonValue } from "@bufbuild/protobuf";
+import { resourceMissing } from "../errors";
+import { toPage, type PageParams } from "../domain/pagination";
+import { recordEvent, type EventScope } from "../events/outbox";
+import type { AuthedContext } from "../pipeline/types";
+
+/** Whose objects a query may see. */
+export interface Scope {
+  merchantId: string;
+  livemode: boolean;
+}
+
+/** One page of `table` rows in `scope`, with `filter` applied; cursors must be ids in the same scope. */
+export async function pageRows<T>(
+  db: Knex,
+  table: string,
+  what: string,
+  scope: Scope,
+  page: PageParams,
+  filter?: (q: Knex.QueryBuilder) => void,
+): Promise<{ rows: T[]; hasMore: boolean }> {
+  const cursorId = page.startingAfter ?? page.endingBefore;
+  let cursorSeq: number | undefined;
+  if (cursorId) {
+    const row = await db(table).select("seq").where({ id: cursorId, merchant_id: scope.merchantId, livemode: scope.livemode }).first();
+    if (!row) throw resourceMissing(what, cursorId, page.startingAfter ? "starting_after" : "ending_before");
+    cursorSeq = Number(row.seq);
+  }
+  const q = db(table).select("*").where({ merchant_id: scope.merchantId, livemode: scope.livemode });
+  filter?.(q);
+  if (page.startingAfter) q.where("seq", "<", cursorSeq!).orderBy("seq", "desc");
+  else if (page.endingBefore) q.where("seq", ">", cursorSeq!).orderBy("seq", "asc");
+  else q.orderBy("seq", "desc");
+  const rows = (await q.limit(page.limit + 1)) as T[];
+  return toPage(rows, page);
+}
+
+/** The scope of an authenticated call. */
+export function scopeOf(ctx: AuthedContext): Scope {
+  return { merchantId: ctx.caller.merchantId, livemode: ctx.caller.livemode };
+}
+
+/** The event scope of an authenticated call (who, and which request caused it). */
+export function eventScopeOf(ctx: AuthedContext): EventScope {
+  return { merchantId: ctx.caller.merchantId, livemode: ctx.caller.livemode, requestId: ctx.requestId, idempotencyKey: ctx.idempotencyKey };
+}
+
+/** Parses a JSON text column (null → fallback). */
+export function fromJson<T>(text: unknown, fallback: T): T {
+  return typeof text === "string" && text !== "" ? (JSON.parse(text) as T) : fallback;
+}
+
+/** Events a transaction will write, in order, as its last writes (the outbox asks for that). */
+export class PendingEvents {
+  private readonly items: Array<[type: string, object: JsonValue]> = [];
+
+  add(type: string, object: JsonValue): void {
+    this.items.push([type, object]);
+  }
+
+  /** Writes them through the outbox in `trx`. */
+  async flush(trx: Knex.Transaction, scope: EventScope): Promise<void> {
+    for (const [type, object] of this.items) await recordEvent(trx, scope, type, object);
+  }
+}
