@@ -61,12 +61,15 @@ export function createLogger(options: LoggerOptions = loggerOptionsFromEnv()): L
   );
 }
 
-// Card numbers (13–19 digits, optionally grouped), API keys and webhook
-// secrets as they could appear inside free text such as an exception message.
+// Card numbers (13–19 digits, optionally grouped), CVCs, API keys, client and
+// webhook secrets and credentials as they could appear inside free text such
+// as an exception message.
 const CARD_NUMBER = /\b\d(?:[ -]?\d){12,18}\b/g;
 const API_KEY = /\b((?:sk|pk|rk)_(?:test|live)_)[A-Za-z0-9]+/g;
 const WEBHOOK_SECRET = /\bwhsec_[A-Za-z0-9+/=_-]+/g;
 const CLIENT_SECRET = /(_secret_)[A-Za-z0-9]+/g;
+const CVC = /\b(cvc|cvv|cvc2|cvv2|security[ _]code)(["']?\s*[:=]?\s*["']?)\d{3,4}\b/gi;
+const AUTHORIZATION = /\b(Bearer|Basic)\s+[A-Za-z0-9+/=._~-]+/gi;
 
 /** Removes card numbers, keys and secrets from free text. */
 export function scrub(text: string): string {
@@ -74,7 +77,9 @@ export function scrub(text: string): string {
     .replace(CARD_NUMBER, "[REDACTED_NUMBER]")
     .replace(API_KEY, (_, prefix: string) => `${prefix}[REDACTED]`)
     .replace(WEBHOOK_SECRET, "whsec_[REDACTED]")
-    .replace(CLIENT_SECRET, "$1[REDACTED]");
+    .replace(CLIENT_SECRET, "$1[REDACTED]")
+    .replace(CVC, "$1$2[REDACTED]")
+    .replace(AUTHORIZATION, "$1 [REDACTED]");
 }
 
 /** Scrubs every string inside a serialized exception (message, stack, causes, driver fields such as `sql`). */
