@@ -68,7 +68,7 @@ describe("API reference served by the gateway", () => {
       });
       await page.goto(`${service.base}/docs`);
       // Swagger UI renders one .opblock per operation; wait until all are there.
-      await page.waitForFunction((n) => document.querySelectorAll(".opblock").length >= n, operations.length, { timeout: 20_000 });
+      await page.waitForFunction(`document.querySelectorAll(".opblock").length >= ${operations.length}`, undefined, { timeout: 20_000 });
       const shown: string[] = await page.$$eval(".opblock", (blocks) =>
         blocks.map((b) => {
           const method = b.querySelector(".opblock-summary-method")?.textContent?.trim() ?? "";
