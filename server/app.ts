@@ -11,9 +11,11 @@ import { resolveFingerprintSecret } from "./db/settings";
 import type { CoreDeps, CoreSettings } from "./deps";
 import { addServices, listen } from "./grpc/binding";
 import { SqlIdempotencyStore, type IdempotencyOptions } from "./idempotency/store";
-import type { ServiceHandlers } from "./methods";
+import { SERVICES, type ServiceHandlers } from "./methods";
 import { Pipeline, type CallRecord, type RateLimiter } from "./pipeline/pipeline";
 import { allHandlers } from "./services";
+import { serveHealth, type HealthStatus } from "./health/grpc";
+import { startWebhookWorker, type WorkerOptions } from "./webhooks/worker";
 
 /** How to build a core. */
 export interface CoreOptions {
@@ -40,8 +42,12 @@ export interface CoreOptions {
   /** Auth cache lifetime in ms (see ApiKeyAuthenticatorOptions.cacheMs). */
   authCacheMs?: number;
   idempotency?: Omit<IdempotencyOptions, "now">;
+  /** Serve grpc.health.v1.Health from this status on the gRPC server (ops engineer). */
+  health?: HealthStatus;
   /** Replaces the built handlers (tests that need a handler of their own). */
   handlers?: (deps: CoreDeps) => ServiceHandlers;
+  /** The webhook delivery worker: on unless false; options for tests. */
+  webhookWorker?: boolean | WorkerOptions;
 }
 
 /** A running core. */
@@ -50,6 +56,8 @@ export interface Core {
   deps: CoreDeps;
   /** The bound gRPC port, when serving gRPC. */
   grpcPort?: number;
+  /** The gRPC server, when serving gRPC (graceful shutdown stops it accepting first). */
+  grpcServer?: grpc.Server;
   auth: ApiKeyAuthenticator;
   idempotency: SqlIdempotencyStore;
   /** Stops the gRPC server and background work, then closes the database. */
@@ -96,15 +104,23 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
     pruner.unref();
     cleanups.push(() => clearInterval(pruner));
 
+    if (options.webhookWorker !== false) {
+      const worker = startWebhookWorker(deps, options.webhookWorker === true ? {} : options.webhookWorker);
+      cleanups.push(() => worker.stop());
+    }
+
     let grpcPort: number | undefined;
+    let grpcServer: grpc.Server | undefined;
     if (options.grpcPort !== undefined) {
       const server = new grpc.Server();
       addServices(server, pipeline);
+      if (options.health) serveHealth(server, options.health, Object.keys(SERVICES));
+      grpcServer = server;
       grpcPort = await listen(server, `${options.grpcHost ?? "0.0.0.0"}:${options.grpcPort}`);
       cleanups.push(() => shutdown(server));
     }
 
-    return { pipeline, deps, grpcPort, auth, idempotency, close };
+    return { pipeline, deps, grpcPort, grpcServer, auth, idempotency, close };
   } catch (err) {
     await close();
     throw err;
