@@ -86,7 +86,7 @@ describe("/readyz", () => {
     try {
       const res = await fetch(`${base}/readyz`);
       expect(res.status).toBe(503);
-      const body = await res.json();
+      const body = (await res.json()) as { status: string; checks: unknown };
       expect(body.status).toBe("not_ready");
       expect(body.checks).toEqual({ database: "ok", migrations: "pending: 003_events" });
     } finally {
@@ -100,7 +100,7 @@ describe("/readyz", () => {
     try {
       const res = await fetch(`${base}/readyz`);
       expect(res.status).toBe(503);
-      expect((await res.json()).status).toBe("shutting_down");
+      expect(((await res.json()) as { status: string }).status).toBe("shutting_down");
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       expect(await check("")).toEqual({ status: ServingStatus.NOT_SERVING });
     } finally {

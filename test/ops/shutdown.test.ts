@@ -1,0 +1,210 @@
+// SIGTERM mid-load on the real entry point (server/main.ts, as `npm start`
+// runs it) in a child process: every request either completes or is refused
+// cleanly (connection refused / UNAVAILABLE, never cut mid-answer), the
+// process exits 0, and the database holds no half-written payment.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import knex from "knex";
+import { afterAll, describe, expect, it } from "vitest";
+import { PaymentMethodServiceClient } from "../../gen/payments/v1/payment_methods";
+
+const dir = mkdtempSync(join(tmpdir(), "payments-shutdown-"));
+const dbFile = join(dir, "payments.sqlite3");
+const logFile = join(dir, "log.jsonl");
+let child: ChildProcess | undefined;
+
+afterAll(() => {
+  if (child && child.exitCode === null) child.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function logLines(): Array<Record<string, any>> {
+  if (!existsSync(logFile)) return [];
+  return readFileSync(logFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+type Outcome = ({ kind: "completed"; status: number; body: any } | { kind: "refused"; reason: string } | { kind: "broken"; reason: string }) & {
+  startedAt?: number;
+  endedAt?: number;
+};
+
+/** One POST on a fresh connection (no keep-alive), classified. */
+async function post(port: number, path: string, key: string, body: unknown, idempotencyKey?: string): Promise<Outcome> {
+  const startedAt = performance.now();
+  const outcome = await send(port, path, key, body, idempotencyKey);
+  return { ...outcome, startedAt, endedAt: performance.now() };
+}
+
+function send(port: number, path: string, key: string, body: unknown, idempotencyKey?: string): Promise<Outcome> {
+  const data = JSON.stringify(body);
+  return new Promise((resolve) => {
+    let sent = false;
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: "POST",
+        agent: false,
+        headers: {
+          Authorization: `Bearer ${key}`,
+          "Content-Type": "application/json",
+          "Content-Length": Buffer.byteLength(data),
+          ...(idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => {
+          try {
+            resolve({ kind: "completed", status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()) });
+          } catch (err) {
+            resolve({ kind: "broken", reason: `unparsable body: ${String(err)}` });
+          }
+        });
+        res.on("error", (err) => resolve({ kind: "broken", reason: `response cut: ${err.message}` }));
+      },
+    );
+    req.on("socket", (s) => s.on("connect", () => (sent = true)));
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      // Refused before the request reached the server: nothing happened.
+      if (!sent && err.code === "ECONNREFUSED") resolve({ kind: "refused", reason: err.code });
+      else resolve({ kind: "broken", reason: `${err.code ?? ""} ${err.message}` });
+    });
+    req.end(data);
+  });
+}
+
+describe("graceful shutdown", () => {
+  it("on SIGTERM mid-load finishes or cleanly refuses every request, exits 0, leaves no half-written payment", { timeout: 90_000 }, async () => {
+    const entry = join(__dirname, "../../server/main.ts");
+    let stdout = "";
+    child = spawn(process.execPath, ["--import", "tsx", entry], {
+      cwd: join(__dirname, "../.."),
+      env: {
+        ...process.env,
+        PORT: "0",
+        GRPC_PORT: "0",
+        DATABASE_URL: `sqlite://${dbFile}`,
+        LOG_FILE: logFile,
+        LOG_LEVEL: "info",
+        SHUTDOWN_TIMEOUT_MS: "15000",
+        REDIS_URL: "",
+        RATE_LIMIT_DEFAULT: "100000",
+        RATE_LIMIT_PAYMENT_CREATION: "100000",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout!.on("data", (c) => (stdout += c));
+    let stderr = "";
+    child.stderr!.on("data", (c) => (stderr += c));
+    const exited = new Promise<number | null>((resolve) => child!.on("exit", (code) => resolve(code)));
+
+    const started = await until("the started log line", () => logLines().find((l) => l.event === "started"));
+    const key = await until("the development key", () => /^(sk_test_\S+)$/m.exec(stdout)?.[1]);
+    const port = started.port as number;
+    const grpcClient = new PaymentMethodServiceClient(`127.0.0.1:${started.grpc_port}`, grpc.credentials.createInsecure());
+
+    const outcomes: Outcome[] = [];
+    const paid: Array<{ id: string; status: string }> = [];
+    let stopped = false;
+    let completedPayments = 0;
+
+    const restLoop = async () => {
+      while (!stopped) {
+        const pm = await post(port, "/v1/payment_methods", key, { type: "card", card: { number: "4242424242424242", exp_month: 12, exp_year: 2034, cvc: "123" } });
+        outcomes.push(pm);
+        if (pm.kind !== "completed") break;
+        if (pm.status !== 200) continue;
+        const pi = await post(port, "/v1/payment_intents", key, { amount: 1500, currency: "usd", payment_method: pm.body.id, confirm: true }, randomBytes(8).toString("hex"));
+        outcomes.push(pi);
+        if (pi.kind !== "completed") break;
+        if (pi.status === 200) {
+          paid.push({ id: pi.body.id, status: pi.body.status });
+          completedPayments++;
+        }
+      }
+    };
+    const grpcOutcomes: Array<{ code: number }> = [];
+    const grpcLoop = async () => {
+      while (!stopped) {
+        const md = new grpc.Metadata();
+        md.set("authorization", `Bearer ${key}`);
+        const code = await new Promise<number>((resolve) =>
+          grpcClient.createPaymentMethod(
+            { type: "card", card: { number: "4242424242424242", exp_month: 12, exp_year: 2034, cvc: "123" }, metadata: {} },
+            md,
+            (err) => resolve(err ? err.code : 0),
+          ),
+        );
+        grpcOutcomes.push({ code });
+        if (code !== 0) break;
+      }
+    };
+
+    const loops = [...Array.from({ length: 6 }, restLoop), grpcLoop()];
+    await until("some payments", () => (completedPayments >= 20 ? true : undefined));
+    const sigtermAt = performance.now();
+    child.kill("SIGTERM");
+    const code = await exited;
+    stopped = true;
+    await Promise.all(loops);
+    grpcClient.close();
+
+    expect(code, stderr).toBe(0);
+    const broken = outcomes.filter((o) => o.kind === "broken");
+    expect(broken).toEqual([]);
+    const completed = outcomes.filter((o): o is Extract<Outcome, { kind: "completed" }> => o.kind === "completed");
+    for (const o of completed) expect([200, 503], JSON.stringify(o.body)).toContain(o.status);
+    expect(outcomes.some((o) => o.kind === "refused")).toBe(true);
+    // Calls in flight when SIGTERM arrived were answered, not cut.
+    const spanning = completed.filter((o) => o.startedAt! < sigtermAt && o.endedAt! > sigtermAt);
+    expect(spanning.length).toBeGreaterThan(0);
+    // gRPC: every call either answered OK or was refused as UNAVAILABLE.
+    for (const o of grpcOutcomes) expect([grpc.status.OK, grpc.status.UNAVAILABLE]).toContain(o.code);
+
+    const events = logLines().map((l) => l.event);
+    expect(events).toContain("shutdown_started");
+    expect(events).toContain("shutdown_finished");
+
+    // No half-written payment: every intent and charge agree, every answered payment is stored as answered.
+    const db = knex({ client: "sqlite3", connection: { filename: dbFile }, useNullAsDefault: true });
+    try {
+      const intents = await db("payment_intents").select("id", "status", "amount", "amount_received", "latest_charge");
+      const charges = await db("charges").select("id", "payment_intent", "status", "amount", "amount_captured");
+      const chargeById = new Map(charges.map((c) => [c.id, c]));
+      for (const pi of intents) {
+        expect(["succeeded", "requires_payment_method"]).toContain(pi.status);
+        if (pi.status === "succeeded") {
+          const ch = chargeById.get(pi.latest_charge);
+          expect(ch, `charge of ${pi.id}`).toBeDefined();
+          expect(ch).toMatchObject({ payment_intent: pi.id, status: "succeeded", amount_captured: Number(pi.amount) });
+          expect(Number(pi.amount_received)).toBe(Number(pi.amount));
+        }
+      }
+      for (const ch of charges) expect(intents.find((pi) => pi.latest_charge === ch.id), `intent of ${ch.id}`).toBeDefined();
+      const byId = new Map(intents.map((pi) => [pi.id, pi]));
+      for (const p of paid) expect(byId.get(p.id)?.status).toBe(p.status);
+      const succeededEvents = await db("events").where({ type: "payment_intent.succeeded" }).count({ n: "*" }).first();
+      expect(Number(succeededEvents?.n)).toBe(intents.filter((pi) => pi.status === "succeeded").length);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
