@@ -122,6 +122,42 @@ describe("payments, metrics and the log", () => {
     expect(total(after) - total(before)).toBe(7);
   });
 
+  it("counts webhook delivery attempts and their lag", async () => {
+    const received: string[] = [];
+    const receiver = (await import("node:http")).createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        received.push(body);
+        res.writeHead(200).end("ok");
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    try {
+      const metric = async (name: string) => {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        return Number(new RegExp(`^${name} (\\d+)`, "m").exec(text)?.[1] ?? 0);
+      };
+      const before = await metric('webhook_delivery_attempts_total\\{outcome="succeeded"\\}');
+      const lagBefore = await metric("webhook_delivery_lag_seconds_count");
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      const endpoint = await post("/v1/webhook_endpoints", core.keys.secret, { url, enabled_events: ["payment_intent.succeeded"] });
+      expect(endpoint.status).toBe(200);
+      secrets.push(endpoint.body.secret);
+      expect((await pay(CARDS.visa)).body.status).toBe("succeeded");
+      const deadline = Date.now() + 20_000;
+      while ((await metric('webhook_delivery_attempts_total\\{outcome="succeeded"\\}')) < before + 1) {
+        if (Date.now() > deadline) throw new Error("no webhook delivery recorded");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(received.length).toBeGreaterThanOrEqual(1);
+      expect(await metric("webhook_delivery_lag_seconds_count")).toBeGreaterThan(lagBefore);
+      await fetch(`${base}/v1/webhook_endpoints/${endpoint.body.id}`, { method: "DELETE", headers: { Authorization: `Bearer ${core.keys.secret}` } });
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
   it("logs an unexpected exception at error level with its request id, scrubbed", async () => {
     const out = await call(core.client(ChargeServiceClient), "getCharge", { id: "ch_any" }, core.metadata(core.keys.secret));
     expect(out.detail?.type).toBe("api_error");
