@@ -1,0 +1,144 @@
+// The golden cases (cases.ts) against the Node gateway, with the core's
+// pipeline as in-process dispatcher AND through the grpc-dispatcher over
+// real gRPC: every case must pass on both, and both transcripts must be
+// identical. Against Envoy too when an `envoy` binary is on the PATH.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createGrpcDispatcher, type GrpcDispatcher } from "../../gateway/grpc-dispatcher";
+import { createGateway } from "../../gateway/server";
+import { createRateLimiting, type RateLimiting } from "../../server/ratelimit/limiter";
+import { rateLimitConfigFromEnv } from "../../server/ratelimit/config";
+import { insertCustomer } from "../../server/customers/store";
+import { startTestCore, type TestCore } from "../support/core";
+import { closeServer, listenLocal } from "../gateway/support";
+import { GOLDEN, SPEC_CUSTOMER_ID } from "./cases";
+import { runGolden, type Keys, type Outcome } from "./runner";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** A core of its own per target, so every target sees the same sequence from the same empty state. */
+async function goldenCore(): Promise<{ core: TestCore; limits: RateLimiting; keys: Keys }> {
+  // payment_creation at 30 per minute: the rate-limit case spends another merchant's budget.
+  const limits = await createRateLimiting(pino({ level: "silent" }), rateLimitConfigFromEnv({ RATE_LIMIT_PAYMENT_CREATION: "30" }));
+  const core = await startTestCore({ backend: "sqlite", rateLimiter: limits.limiter, webhookWorker: false });
+  // The API design's example names customer cus_1234567890: it exists for the test merchant, as it
+  // would for the merchant of the example, so the example can be sent exactly as written.
+  await insertCustomer(core.deps.db, {
+    id: SPEC_CUSTOMER_ID,
+    merchant_id: core.merchantId,
+    livemode: false,
+    email: "customer@example.com",
+    name: null,
+    phone: null,
+    description: null,
+    address: null,
+    metadata: "{}",
+    deleted: false,
+    created: core.deps.now(),
+  });
+  return { core, limits, keys: { secret: core.keys.secret, publishable: core.keys.publishable, other: core.otherMerchant.secret, invalid: "sk_test_notarealkey000000000000" } };
+}
+
+function report(outcomes: Outcome[]): string[] {
+  return outcomes.filter((o) => o.problems.length > 0).map((o) => `${o.name}:\n    ${o.problems.join("\n    ")}`);
+}
+
+const transcripts: Record<string, Outcome[]> = {};
+const cleanups: Array<() => Promise<void> | void> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+describe.each(["in-process", "over gRPC"] as const)("golden cases, Node gateway %s", (mode) => {
+  let base: string;
+  let keys: Keys;
+  beforeAll(async () => {
+    const { core, limits, keys: k } = await goldenCore();
+    keys = k;
+    let dispatcher: TestCore["pipeline"] | GrpcDispatcher = core.pipeline;
+    if (mode === "over gRPC") {
+      const remote = createGrpcDispatcher(core.grpcAddress);
+      dispatcher = remote;
+      cleanups.push(() => remote.close());
+    }
+    const gateway: Server = createGateway({ dispatcher });
+    base = await listenLocal(gateway);
+    cleanups.push(
+      () => closeServer(gateway),
+      () => core.close(),
+      () => limits.close(),
+    );
+  });
+
+  it("passes every case", async () => {
+    const outcomes = await runGolden(base, GOLDEN, keys);
+    transcripts[mode] = outcomes;
+    expect(report(outcomes)).toEqual([]);
+  });
+});
+
+describe("golden transcripts", () => {
+  it("are identical in-process and over gRPC", () => {
+    expect(transcripts["in-process"], "the in-process run did not finish").toBeDefined();
+    expect(transcripts["over gRPC"], "the gRPC run did not finish").toBeDefined();
+    const view = (o: Outcome[]) => o.map((x) => `${x.name} → ${x.status} ${x.normalized}`);
+    expect(view(transcripts["over gRPC"])).toEqual(view(transcripts["in-process"]));
+  });
+});
+
+const envoyBinary = spawnSync("envoy", ["--version"]).status === 0;
+describe.skipIf(!envoyBinary)("golden cases, Envoy", () => {
+  if (!envoyBinary) console.warn("golden: no `envoy` binary on the PATH; the Envoy run is skipped (the Node gateway runs are not).");
+  let base: string;
+  let keys: Keys;
+  let envoy: ChildProcess | undefined;
+  beforeAll(async () => {
+    const { core, limits, keys: k } = await goldenCore();
+    keys = k;
+    cleanups.push(() => core.close(), () => limits.close());
+    const [rest, grpcPort, admin] = await Promise.all([freePort(), freePort(), freePort()]);
+    const [, corePort] = core.grpcAddress.split(":");
+    const dir = mkdtempSync(join(tmpdir(), "golden-envoy-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const config = readFileSync(join(ROOT, "gateway/envoy/envoy.yaml"), "utf8")
+      .replace("gen/payments.binpb", join(ROOT, "gen/payments.binpb"))
+      .replace("gateway/envoy/error-body.lua", join(ROOT, "gateway/envoy/error-body.lua"))
+      .replace("port_value: 8080", `port_value: ${rest}`)
+      .replace("port_value: 9090", `port_value: ${grpcPort}`)
+      .replace("port_value: 9901", `port_value: ${admin}`)
+      .replace("port_value: 50051", `port_value: ${corePort}`);
+    writeFileSync(join(dir, "envoy.yaml"), config);
+    envoy = spawn("envoy", ["-c", join(dir, "envoy.yaml"), "--log-level", "warn", "--base-id", String(rest)], { stdio: "inherit" });
+    cleanups.push(() => void envoy?.kill());
+    base = `http://127.0.0.1:${rest}`;
+    for (let i = 0; i < 200; i++) {
+      const ready = await fetch(`http://127.0.0.1:${admin}/ready`).then((r) => r.ok, () => false);
+      if (ready) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error("envoy did not become ready");
+  });
+
+  it("passes every case", async () => {
+    const outcomes = await runGolden(base, GOLDEN, keys);
+    expect(report(outcomes)).toEqual([]);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
