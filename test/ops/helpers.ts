@@ -1,7 +1,7 @@
 // Shared pieces of the ops tests: a log file to scan, rate-limit config with
 // small limits, and Redis key clean-up by prefix.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -71,4 +71,65 @@ export async function countRedisKeys(prefix: string): Promise<number> {
   } finally {
     redis.disconnect();
   }
+}
+
+/** A `npm start`-like child process (server/main.ts) on free ports. */
+export interface ServerProcess {
+  port: number;
+  grpcPort: number;
+  /** Raw development key, when this process created the development merchant. */
+  devKey?: string;
+  logLines(): Array<Record<string, any>>;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** Kills it if still running and removes its log. */
+  kill(): void;
+}
+
+/** Starts server/main.ts in a child process with `env`; resolves once it logged `started`. */
+export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+  const { spawn } = await import("node:child_process");
+  const root = join(__dirname, "../..");
+  const logDir = mkdtempSync(join(tmpdir(), "payments-proc-"));
+  const logFile = join(logDir, "log.jsonl");
+  let stdout = "";
+  let stderr = "";
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, "server/main.ts")], {
+    cwd: root,
+    env: { ...process.env, PORT: "0", GRPC_PORT: "0", LOG_FILE: logFile, LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout!.on("data", (c) => (stdout += c));
+  child.stderr!.on("data", (c) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const logLines = () =>
+    existsSync(logFile)
+      ? readFileSync(logFile, "utf8")
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
+      : [];
+  const deadline = Date.now() + 30_000;
+  let started: Record<string, any> | undefined;
+  while (!(started = logLines().find((l) => l.event === "started"))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`server did not start: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port: started.port,
+    grpcPort: started.grpc_port,
+    devKey: /^(sk_test_\S+)$/m.exec(stdout)?.[1],
+    logLines,
+    stop: () => {
+      child.kill("SIGTERM");
+      return exited;
+    },
+    kill: () => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      rmSync(logDir, { recursive: true, force: true });
+    },
+  };
 }
