@@ -63,11 +63,24 @@ export class SqlIdempotencyStore implements IdempotencyStore {
     const requestHash = createHash("sha256").update(request).digest("hex");
     const claim = randomBytes(12).toString("hex");
 
-    // Claim the key, or find who holds it. A row past its expiry (abandoned
-    // claim, or a result older than the replay window) is removed and the
-    // claim retried; the loop ends because each removal is of an expired row.
+    // Claim the key, or find who holds it. Look first (a retry then costs one
+    // read), but only the INSERT decides: of racing requests exactly one
+    // inserts, the others hit the primary key and look again. A row past its
+    // expiry (abandoned claim, or a result older than the replay window) is
+    // removed and the claim retried; each removal is of an expired row, so
+    // the loop ends.
+    let row: Row | undefined = await this.db("idempotency_keys").where(id).first();
     for (let attempt = 0; ; attempt++) {
       const now = this.now();
+      if (row && Number(row.expires) <= now) {
+        await this.db("idempotency_keys").where({ ...id, claim: row.claim }).delete();
+        row = undefined;
+      }
+      if (row) {
+        if (row.method !== method.path || row.request_hash !== requestHash) throw idempotencyMismatch(key);
+        if (row.state !== "done") throw idempotencyInFlight(key);
+        return replay(row);
+      }
       try {
         await this.db("idempotency_keys").insert({
           ...id,
@@ -82,15 +95,7 @@ export class SqlIdempotencyStore implements IdempotencyStore {
       } catch (err) {
         if (!isUniqueViolation(err) || attempt >= 5) throw err;
       }
-      const row: Row | undefined = await this.db("idempotency_keys").where(id).first();
-      if (!row) continue;
-      if (Number(row.expires) <= now) {
-        await this.db("idempotency_keys").where({ ...id, claim: row.claim }).delete();
-        continue;
-      }
-      if (row.method !== method.path || row.request_hash !== requestHash) throw idempotencyMismatch(key);
-      if (row.state !== "done") throw idempotencyInFlight(key);
-      return replay(row);
+      row = await this.db("idempotency_keys").where(id).first();
     }
 
     let result: CallResult;
