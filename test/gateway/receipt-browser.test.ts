@@ -57,7 +57,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("receipt page in headl
       body: JSON.stringify(body),
     });
     expect(res.status, await res.clone().text()).toBe(200);
-    return res.json();
+    return (await res.json()) as any;
   };
 
   it("opens the charge's receipt_url and shows the amount and last4", async () => {
@@ -87,7 +87,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("receipt page in headl
     const res = await fetch(`${base}/receipts/ch_doesnotexist`);
     expect(res.status).toBe(404);
     expect(res.headers.get("content-type")).toBe("application/json");
-    const body = await res.json();
+    const body = (await res.json()) as any;
     expect(body.error).toMatchObject({ type: "invalid_request_error", code: "resource_missing" });
     expect(body.error.request_id).toBe(res.headers.get("request-id"));
   });
