@@ -2,6 +2,7 @@
 // every answer, the 429-equivalent refusal, per-merchant overrides, a budget
 // shared through Redis by two cores, and the insurance limiter when Redis is
 // unreachable.
+import net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EventServiceClient } from "../../gen/payments/v1/events";
@@ -150,9 +151,65 @@ describe("rate limits through Redis", () => {
     }
   });
 
+  it("survives Redis going away mid-run: insurance limiter, logged once, shared again once Redis is back", async () => {
+    // A TCP proxy in front of the real Redis that the test can cut and restore.
+    const sockets = new Set<net.Socket>();
+    const redisPort = Number(new URL(TEST_REDIS_URL).port || 6379);
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(redisPort, new URL(TEST_REDIS_URL).hostname);
+      sockets.add(client).add(upstream);
+      client.pipe(upstream).pipe(client);
+      const drop = () => (client.destroy(), upstream.destroy());
+      client.on("error", drop).on("close", drop);
+      upstream.on("error", drop).on("close", drop);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const proxyPort = (proxy.address() as net.AddressInfo).port;
+    const config = smallLimits({ redisUrl: `redis://127.0.0.1:${proxyPort}`, limits: { default: 100, payment_creation: 100 } });
+    prefixes.push(config.keyPrefix);
+    const { core, limiting } = await coreWith(config);
+    const fallbacksBefore = log.lines().filter((l) => l.event === "rate_limiter_fallback").length;
+    try {
+      expect(limiting.store.degraded).toBe(false);
+      expect((await listEvents(core, core.keys.secret)).headers["ratelimit-remaining"]).toBe("99");
+
+      // Outage: stop accepting and cut every open connection.
+      await new Promise<void>((resolve) => {
+        proxy.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      for (let i = 0; i < 5; i++) {
+        const out = await listEvents(core, core.keys.secret);
+        expect(out.error?.code).not.toBe(grpc.status.RESOURCE_EXHAUSTED);
+        // Served and metered by the insurance limiter (its own count, from the top).
+        expect(out.headers["ratelimit-limit"]).toBe("100");
+        expect(Number(out.headers["ratelimit-remaining"])).toBeLessThan(100);
+      }
+      expect(limiting.store.degraded).toBe(true);
+      const fallbacks = log.lines().filter((l) => l.event === "rate_limiter_fallback");
+      expect(fallbacks.length - fallbacksBefore).toBe(1);
+
+      // Redis back on the same port: the client reconnects and the shared count resumes.
+      await new Promise<void>((resolve) => proxy.listen(proxyPort, "127.0.0.1", resolve));
+      const deadline = Date.now() + 10_000;
+      while (limiting.store.degraded) {
+        if (Date.now() > deadline) throw new Error("the limiter did not reconnect to Redis");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect((await listEvents(core, core.keys.secret)).headers["ratelimit-remaining"]).toBe("98");
+      expect(log.lines().some((l) => l.event === "rate_limiter_recovered")).toBe(true);
+    } finally {
+      await core.close();
+      await limiting.close();
+      proxy.close();
+      for (const s of sockets) s.destroy();
+    }
+  });
+
   it("falls back to the per-process insurance limiter when Redis is unreachable, and logs it once", async () => {
     // Port 1: nothing listens, so every connection attempt is refused.
     const config = smallLimits({ redisUrl: "redis://127.0.0.1:1", redisConnectTimeoutMs: 500 });
+    const fallbacksBefore = log.lines().filter((l) => l.event === "rate_limiter_fallback").length;
     const { core, limiting } = await coreWith(config);
     try {
       expect(limiting.store.degraded).toBe(true);
@@ -166,7 +223,7 @@ describe("rate limits through Redis", () => {
       expect(refused.error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
       // ... and other keys still served (not failing every request).
       expect((await listEvents(core, core.otherMerchant.secret)).error?.code).not.toBe(grpc.status.RESOURCE_EXHAUSTED);
-      const fallbacks = log.lines().filter((l) => l.event === "rate_limiter_fallback");
+      const fallbacks = log.lines().filter((l) => l.event === "rate_limiter_fallback").slice(fallbacksBefore);
       expect(fallbacks).toHaveLength(1);
       expect(fallbacks[0].level).toBe("error");
     } finally {
