@@ -8,6 +8,7 @@ import {
   listMerchants,
   revokeApiKey,
   setMerchantActive,
+  setMerchantRateLimits,
 } from "../merchants/service";
 import { openConfiguredDb } from "./db";
 
@@ -17,7 +18,8 @@ const USAGE = `Usage: npm run keys -- <command>
   list [MERCHANT_ID]                   merchants and their keys (prefixes only)
   revoke KEY_ID                        stops the key within a few seconds
   suspend MERCHANT_ID                  every key of the merchant gets 403 "Account suspended"
-  reinstate MERCHANT_ID`;
+  reinstate MERCHANT_ID
+  rate-limit MERCHANT_ID [default=N] [payment_creation=N]   per-minute overrides; none given clears them`;
 
 class UsageError extends Error {}
 
@@ -57,7 +59,8 @@ async function main(args: string[]): Promise<void> {
         if (rest[0] && merchants.length === 0) throw new Error(`No such merchant: ${rest[0]}`);
         const keys = await listApiKeys(db, rest[0]);
         for (const m of merchants) {
-          console.log(`${m.id}  ${m.active ? "active   " : "SUSPENDED"}  ${m.name}  (created ${fmtTime(m.created)})`);
+          const limits = m.rateLimits ? `  rate limits ${JSON.stringify(m.rateLimits)}` : "";
+          console.log(`${m.id}  ${m.active ? "active   " : "SUSPENDED"}  ${m.name}  (created ${fmtTime(m.created)})${limits}`);
           for (const k of keys.filter((k) => k.merchantId === m.id)) {
             const state = k.revokedAt ? `revoked ${fmtTime(k.revokedAt)}` : "active";
             console.log(`    ${k.id}  ${k.prefix}…  ${k.kind === "sk" ? "secret     " : "publishable"}  ${k.livemode ? "live" : "test"}  ${state}`);
@@ -77,6 +80,20 @@ async function main(args: string[]): Promise<void> {
         if (!rest[0]) throw new UsageError(`${command} needs MERCHANT_ID`);
         if (!(await setMerchantActive(db, rest[0], command === "reinstate"))) throw new Error(`No such merchant: ${rest[0]}`);
         console.log(`${command === "suspend" ? "Suspended" : "Reinstated"} ${rest[0]}.`);
+        return;
+      }
+      case "rate-limit": {
+        const [merchantId, ...pairs] = rest;
+        if (!merchantId) throw new UsageError("rate-limit needs MERCHANT_ID");
+        const limits: Record<string, number> = {};
+        for (const pair of pairs) {
+          const m = /^(default|payment_creation)=(\d+)$/.exec(pair);
+          if (!m || Number(m[2]) < 1) throw new UsageError(`Not a limit: ${pair} (want default=N or payment_creation=N, N ≥ 1)`);
+          limits[m[1]] = Number(m[2]);
+        }
+        const value = pairs.length ? limits : null;
+        if (!(await setMerchantRateLimits(db, merchantId, value))) throw new Error(`No such merchant: ${merchantId}`);
+        console.log(value ? `Rate limits of ${merchantId}: ${JSON.stringify(value)} requests/minute.` : `Rate limits of ${merchantId}: the defaults.`);
         return;
       }
       default:
