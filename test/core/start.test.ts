@@ -155,6 +155,11 @@ describe("npm start and npm run keys", () => {
       expect(body.error.message).toBe("Account suspended");
 
       expect((await keysCli("revoke", "key_doesnotexist")).code).toBe(1);
+
+      // A per-merchant rate limit reaches the running server's limiter through the caller.
+      const devId = /^(acct_\S+)\s+active\s+Development/m.exec(listed.lines.join("\n"))![1];
+      expect((await keysCli("rate-limit", devId, "default=1")).code).toBe(0);
+      expect(await eventually(async () => (await rest(server, devSecret, "/v1/customers?limit=1")).status === 429, 5000)).toBe(true);
     } finally {
       server.proc.kill("SIGTERM");
       expect(await server.exited).toBe(0);
