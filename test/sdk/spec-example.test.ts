@@ -2,7 +2,7 @@
 // and the base URL are filled in. It must print what the spec says it
 // prints, on the plain card and on a 3-D Secure card.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { PaymentsSDK } from "../../sdk/typescript";
+import { PaymentsSDK } from "../../sdk/typescript/index";
 import { startLiveService, type LiveService } from "./support";
 
 // The example's card expires 12/2025: its service runs on a clock pinned to

@@ -21,7 +21,7 @@ import {
   SignatureVerificationError,
   webhooks,
   type Event,
-} from "../../sdk/typescript";
+} from "../../sdk/typescript/index";
 import { fileLogger, smallLimits } from "../ops/helpers";
 import { startFaultProxy, type FaultProxy } from "./proxy";
 import { closeServer, listen, startLiveService, type LiveService } from "./support";
