@@ -8,6 +8,7 @@ import { createGateway } from "../../gateway/server";
 import { healthRoutes } from "../../server/health/routes";
 import { observeCalls } from "../../server/observability/calls";
 import { metricsRoute } from "../../server/observability/routes";
+import { watchDatabasePool } from "../../server/observability/metrics";
 import { createRateLimiting, type RateLimiting } from "../../server/ratelimit/limiter";
 import { startTestCore, type TestCore } from "../support/core";
 import { fileLogger, smallLimits } from "./helpers";
@@ -17,16 +18,19 @@ let core: TestCore;
 let limiting: RateLimiting;
 let gateway: http.Server;
 let base: string;
+let unwatchPool: () => void = () => undefined;
 
 beforeAll(async () => {
   limiting = await createRateLimiting(log.logger, smallLimits());
   core = await startTestCore({ rateLimiter: limiting.limiter, onCall: observeCalls(log.logger) });
+  unwatchPool = watchDatabasePool(core.deps.db);
   gateway = createGateway({ dispatcher: core.pipeline, extraRoutes: [...healthRoutes(core.deps.db), metricsRoute()] });
   await new Promise<void>((resolve) => gateway.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
+  unwatchPool();
   await new Promise((resolve) => gateway?.close(resolve));
   await core?.close();
   await limiting?.close();
@@ -134,5 +138,9 @@ describe("health and metrics routes", () => {
     expect(text).toMatch(/payment_api_request_duration_seconds_bucket\{le="[^"]+",method="\/payments\.v1\.EventService\/ListEvents"/);
     expect(text).toMatch(/rate_limit_rejections_total\{class="default"\} [1-9]/);
     expect(text).toMatch(/rate_limit_rejections_total\{class="payment_creation"\} [1-9]/);
+    // The SQLite pool holds one connection, used or free.
+    const used = Number(/^db_pool_connections\{state="used"\} (\d+)/m.exec(text)?.[1]);
+    const free = Number(/^db_pool_connections\{state="free"\} (\d+)/m.exec(text)?.[1]);
+    expect(used + free).toBeGreaterThanOrEqual(1);
   });
 });

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -121,6 +122,19 @@ describe("graceful shutdown", () => {
     const port = started.port as number;
     const grpcClient = new PaymentMethodServiceClient(`127.0.0.1:${started.grpc_port}`, grpc.credentials.createInsecure());
 
+    // A slow webhook receiver, so deliveries are in flight (leased) when SIGTERM arrives.
+    let deliveries = 0;
+    const receiver = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => setTimeout(() => (deliveries++, res.writeHead(200).end("ok")), 200));
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const hook = await post(port, "/v1/webhook_endpoints", key, {
+      url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+      enabled_events: ["payment_intent.succeeded"],
+    });
+    expect(hook.kind === "completed" && hook.status).toBe(200);
+
     const outcomes: Outcome[] = [];
     const paid: Array<{ id: string; status: string }> = [];
     let stopped = false;
@@ -166,6 +180,7 @@ describe("graceful shutdown", () => {
     stopped = true;
     await Promise.all(loops);
     grpcClient.close();
+    receiver.close();
 
     expect(code, stderr).toBe(0);
     const broken = outcomes.filter((o) => o.kind === "broken");
@@ -201,6 +216,10 @@ describe("graceful shutdown", () => {
       for (const ch of charges) expect(intents.find((pi) => pi.latest_charge === ch.id), `intent of ${ch.id}`).toBeDefined();
       const byId = new Map(intents.map((pi) => [pi.id, pi]));
       for (const p of paid) expect(byId.get(p.id)?.status).toBe(p.status);
+      // The webhook worker let go of every lease: no delivery is left claimed by the dead process.
+      expect(deliveries).toBeGreaterThan(0);
+      const leased = await db("webhook_deliveries").whereNotNull("lease_owner").count({ n: "*" }).first();
+      expect(Number(leased?.n)).toBe(0);
       const succeededEvents = await db("events").where({ type: "payment_intent.succeeded" }).count({ n: "*" }).first();
       expect(Number(succeededEvents?.n)).toBe(intents.filter((pi) => pi.status === "succeeded").length);
     } finally {
