@@ -5,8 +5,9 @@
 import * as http from "node:http";
 import { pathToFileURL } from "node:url";
 import * as grpc from "@grpc/grpc-js";
-import { PaymentIntentServiceService } from "../gen/payments/v1/payment_intents";
-import { PaymentMethodServiceService } from "../gen/payments/v1/payment_methods";
+import { ConfirmPaymentIntentRequest, CreatePaymentIntentRequest, PaymentIntentServiceService } from "../gen/payments/v1/payment_intents";
+import { CreatePaymentMethodRequest, PaymentMethodServiceService } from "../gen/payments/v1/payment_methods";
+import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { quantile } from "./stats";
 
 /** What to run. */
@@ -147,12 +148,12 @@ function makeOp(spec: LoadSpec, rec: Recorder): Op {
     case "grpc-flow": {
       const call = grpcClient(spec.target, rec, spec.key);
       return async () => {
-        const pm = await call(PaymentMethodServiceService.createPaymentMethod, CARD as never);
-        const pi = await call(PaymentIntentServiceService.createPaymentIntent, INTENT as never);
-        const done = await call(PaymentIntentServiceService.confirmPaymentIntent, {
-          id: pi.payment_intent!.id,
-          payment_method: pm.payment_method!.id,
-        } as never);
+        const pm = await call(PaymentMethodServiceService.createPaymentMethod, CreatePaymentMethodRequest.fromPartial(CARD));
+        const pi = await call(PaymentIntentServiceService.createPaymentIntent, CreatePaymentIntentRequest.fromPartial(INTENT));
+        const done = await call(
+          PaymentIntentServiceService.confirmPaymentIntent,
+          ConfirmPaymentIntentRequest.fromPartial({ id: pi.payment_intent!.id, payment_method: pm.payment_method!.id }),
+        );
         if (done.payment_intent?.status !== "succeeded") throw new Error(`confirm ended in ${done.payment_intent?.status}`);
       };
     }
@@ -196,6 +197,8 @@ export async function runLoad(spec: LoadSpec, onTick?: (r: LoadReport) => void):
         if (rec.on) rec.ops++;
       } catch (err) {
         rec.error(err);
+        // Fast failures settle in microtasks: let timers (warm-up end, ticks) run.
+        await yieldToLoop();
       }
     }
   };
@@ -212,5 +215,7 @@ if (process.send && import.meta.url === pathToFileURL(process.argv[1] ?? "").hre
     const report = await runLoad(msg.spec, (tick) => process.send!({ type: "tick", report: tick }));
     process.send!({ type: "done", report });
   });
+  // The parent is gone (crashed or killed): never linger as an orphan.
+  process.on("disconnect", () => process.exit(0));
   process.send({ type: "ready" });
 }

@@ -44,15 +44,26 @@ export function summarizeProfiles(dir: string): string {
     const prof = JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile;
     const layerById = new Map(prof.nodes.map((n) => [n.id, layerOf(n.callFrame)]));
     const micros = new Map<string, number>();
+    const byFunction = new Map<string, number>();
+    const nodeById = new Map(prof.nodes.map((n) => [n.id, n]));
     prof.samples.forEach((id, i) => {
       const layer = layerById.get(id) ?? "other";
       micros.set(layer, (micros.get(layer) ?? 0) + (prof.timeDeltas[i] ?? 0));
+      const frame = nodeById.get(id)?.callFrame;
+      if (frame && layer !== "(idle)") {
+        const fn = `${frame.functionName || "(anonymous)"} ${frame.url.split("/").slice(-2).join("/")}`;
+        byFunction.set(fn, (byFunction.get(fn) ?? 0) + (prof.timeDeltas[i] ?? 0));
+      }
     });
     micros.delete("(idle)");
     const busy = [...micros.values()].reduce((a, b) => a + b, 0);
     out.push(`profile ${file}: ${(busy / 1e6).toFixed(1)} s busy CPU, self time by layer`);
     for (const [layer, us] of [...micros].sort((a, b) => b[1] - a[1]).slice(0, 18)) {
       out.push(`  ${layer.padEnd(28)} ${((100 * us) / busy).toFixed(1).padStart(5)} %  ${(us / 1e6).toFixed(2)} s`);
+    }
+    out.push("  top functions:");
+    for (const [fn, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 10)) {
+      out.push(`    ${((100 * us) / busy).toFixed(1).padStart(5)} %  ${fn}`);
     }
   }
   return out.join("\n");

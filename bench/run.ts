@@ -7,9 +7,9 @@
 //   npm run bench                  ~2–3 minutes
 //   npm run bench -- --quick       CI smoke: one concurrency, short cases
 //   npm run bench -- --soak        10 minutes at a steady rate, RSS + latency each minute
-//   npm run bench -- --profile     also write CPU profiles of the core (bench/profiles/)
+//   npm run bench -- --profile     also profile the core at 16 clients (bench/profiles/, summary by layer)
 //   BENCH_SECONDS=10               seconds per case; BENCH_ONLY=rest,grpc filters case names
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Child } from "./children";
@@ -37,9 +37,8 @@ function wanted(name: string): boolean {
   return !ONLY || ONLY.some((o) => name.includes(o));
 }
 
-async function startServer(spec: ServerSpec, profileName?: string): Promise<{ child: Child; info: ServerInfo }> {
-  const execArgv = PROFILE && profileName ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${profileName}.cpuprofile`] : [];
-  const child = await Child.start("./servers.ts", execArgv);
+async function startServer(spec: ServerSpec): Promise<{ child: Child; info: ServerInfo }> {
+  const child = await Child.start("./servers.ts");
   const { info } = await child.request<{ info: ServerInfo }>({ type: "start", spec }, "listening");
   return { child, info };
 }
@@ -54,13 +53,16 @@ async function measure(
   server: Child,
   spec: Omit<LoadSpec, "seconds" | "warmupSeconds"> & Partial<Pick<LoadSpec, "seconds">>,
   unit: CaseResult["unit"],
+  profileAs?: string,
 ): Promise<CaseResult | undefined> {
   if (!wanted(name)) return undefined;
+  if (profileAs) await server.request({ type: "profile-start" }, "profiling");
   const full: LoadSpec = { seconds: SECONDS, warmupSeconds: WARMUP, ...spec };
   // CPU is sampled around the whole case; warm-up ops are a small, known share.
   const before = await stats(server);
   const { report } = await loadgen.request<{ report: LoadReport }>({ type: "run", spec: full }, "done");
   const after = await stats(server);
+  if (profileAs) await server.request({ type: "profile-stop", file: `${PROFILE_DIR}${profileAs}.cpuprofile` }, "profiled");
   const cpuUs = after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system;
   const totalOps = report.ops * ((full.seconds + full.warmupSeconds) / full.seconds);
   const result: CaseResult = {
@@ -70,17 +72,18 @@ async function measure(
     seconds: report.seconds,
     ops: report.ops,
     opsPerSec: report.ops / report.seconds,
-    p50: report.p50,
-    p99: report.p99,
+    p50: report.p50 ?? NaN,
+    p99: report.p99 ?? NaN,
     errors: report.errors,
     serverCpuUsPerOp: totalOps ? cpuUs / totalOps : undefined,
     rssMb: after.rss / 2 ** 20,
   };
   if (report.firstError) result.note = report.firstError;
   results.push(result);
+  const ms = (v: number | null) => (v === null || Number.isNaN(v) ? "-" : v.toFixed(2));
   const err = report.errors ? `  errors=${report.errors} first: ${report.firstError}` : "";
   console.log(
-    `  ${name.padEnd(34)} c=${String(spec.concurrency).padStart(2)}  ${result.opsPerSec.toFixed(0).padStart(6)} ${unit}/s  p50 ${report.p50.toFixed(2)} ms  p99 ${report.p99.toFixed(2)} ms${err}`,
+    `  ${name.padEnd(34)} c=${String(spec.concurrency).padStart(2)}  ${result.opsPerSec.toFixed(0).padStart(6)} ${unit}/s  p50 ${ms(report.p50)} ms  p99 ${ms(report.p99)} ms${err}`,
   );
   return result;
 }
@@ -110,12 +113,16 @@ async function cores(): Promise<void> {
   }
   for (const backend of benchBackends(QUICK)) {
     console.log(`core on ${backend.label}`);
-    const { child, info } = await startServer({ kind: "core", options: backend.options }, `core-${backend.name}`);
+    const { child, info } = await startServer({ kind: "core", options: backend.options });
     for (const n of info.notes ?? []) notes.push(`${backend.label}: ${n}`);
     const key = info.extra?.secretKey;
     for (const concurrency of backend.concurrency ?? CONCURRENCY) {
-      await measure(`REST flow ${backend.label}`, child, { kind: "rest-flow", target: `http://127.0.0.1:${info.httpPort}`, concurrency, key }, "flow");
-      await measure(`gRPC flow ${backend.label}`, child, { kind: "grpc-flow", target: `127.0.0.1:${info.grpcPort}`, concurrency, key }, "flow");
+      // With --profile, the 16-client cases are profiled (CPU self time by layer is printed at the end).
+      const prof = (t: string) => (PROFILE && concurrency === 16 ? `${backend.name}-${t}` : undefined);
+      const rest = { kind: "rest-flow", target: `http://127.0.0.1:${info.httpPort}`, concurrency, key } as const;
+      await measure(`REST flow ${backend.label}`, child, rest, "flow", prof("rest"));
+      const grpc = { kind: "grpc-flow", target: `127.0.0.1:${info.grpcPort}`, concurrency, key } as const;
+      await measure(`gRPC flow ${backend.label}`, child, grpc, "flow", prof("grpc"));
     }
     if (backend.extraCases) await backend.extraCases({ child, info, measure, notes, results, quick: QUICK, seconds: SECONDS });
     await child.stop();
@@ -145,7 +152,7 @@ async function soak(): Promise<void> {
   const minutes = Number(process.env.SOAK_MINUTES ?? 10);
   const rate = Number(process.env.SOAK_RATE ?? 200);
   console.log(`soak: ${minutes} min at ${rate} REST flows/s on ${backend.label}; one line per minute`);
-  const { child, info } = await startServer({ kind: "core", options: { ...backend.options, soak: true } }, "core-soak");
+  const { child, info } = await startServer({ kind: "core", options: backend.options });
   const spec: LoadSpec = {
     kind: "rest-flow",
     target: `http://127.0.0.1:${info.httpPort}`,
@@ -175,7 +182,10 @@ async function soak(): Promise<void> {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  if (PROFILE) mkdirSync(PROFILE_DIR, { recursive: true });
+  if (PROFILE) {
+    rmSync(PROFILE_DIR, { recursive: true, force: true });
+    mkdirSync(PROFILE_DIR, { recursive: true });
+  }
   console.log(
     `bench: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; ` +
       `${SECONDS}s per case + ${WARMUP}s warm-up; load generator in its own process` +

@@ -4,6 +4,8 @@
 // HTTP→gRPC hop) and the real core (see bench/core.ts).
 import * as http from "node:http";
 import { pathToFileURL } from "node:url";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import * as grpc from "@grpc/grpc-js";
 
 /** What the child should serve. */
@@ -48,6 +50,13 @@ function listenGrpc(): Promise<number> {
   return new Promise((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
   );
+}
+
+const exitHooks: Array<() => unknown> = [];
+
+/** Registers cleanup (close servers, drop databases) to run when the child is told to exit. */
+export function atExit(hook: () => unknown): void {
+  exitHooks.push(hook);
 }
 
 /** Starts what `spec` names in this process. */
@@ -98,6 +107,8 @@ export async function startServer(spec: ServerSpec): Promise<ServerInfo> {
   }
 }
 
+let profiler: Session | undefined;
+
 // As a child process: start one server, report its ports, answer stats requests.
 if (process.send && import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   process.on("message", async (msg: { type: string; spec?: ServerSpec }) => {
@@ -109,9 +120,31 @@ if (process.send && import.meta.url === pathToFileURL(process.argv[1] ?? "").hre
       }
     } else if (msg.type === "stats") {
       process.send!({ type: "stats", rss: process.memoryUsage().rss, cpu: process.cpuUsage() });
+    } else if (msg.type === "profile-start") {
+      // Profiles only the load, not start-up (module loading would dominate).
+      profiler ??= new Session();
+      profiler.connect();
+      await profiler.post("Profiler.enable");
+      await profiler.post("Profiler.setSamplingInterval", { interval: 200 });
+      await profiler.post("Profiler.start");
+      process.send!({ type: "profiling" });
+    } else if (msg.type === "profile-stop") {
+      const { profile } = await profiler!.post("Profiler.stop");
+      profiler!.disconnect();
+      writeFileSync((msg as { file?: string }).file!, JSON.stringify(profile));
+      process.send!({ type: "profiled" });
     } else if (msg.type === "exit") {
+      for (const hook of exitHooks.reverse()) {
+        try {
+          await hook();
+        } catch (err) {
+          console.error("bench server cleanup failed:", err);
+        }
+      }
       process.exit(0);
     }
   });
+  // The parent is gone (crashed or killed): never linger as an orphan.
+  process.on("disconnect", () => process.exit(0));
   process.send({ type: "ready" });
 }
