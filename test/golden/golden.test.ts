@@ -82,6 +82,48 @@ describe.each(["in-process", "over gRPC"] as const)("golden cases, Node gateway 
     transcripts[mode] = outcomes;
     expect(report(outcomes)).toEqual([]);
   });
+
+  it("streams events as Server-Sent Events (GET /v1/events/stream), replaying after starting_after", async () => {
+    const auth = { authorization: `Bearer ${keys.secret}` };
+    const list = (await (await fetch(`${base}/v1/events?limit=3`, { headers: auth })).json()) as { data: { id: string; type: string }[] };
+    expect(list.data.length).toBe(3);
+    const [newest, middle, oldest] = list.data;
+    const abort = new AbortController();
+    const res = await fetch(`${base}/v1/events/stream?starting_after=${oldest.id}`, { headers: auth, signal: abort.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    expect(res.headers.get("request-id")).toMatch(/^req_[0-9a-f]{24}$/);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffered = "";
+    const messages: { id: string; object: string; type: string }[] = [];
+    while (messages.length < 2) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffered += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffered.indexOf("\n\n")) >= 0) {
+        const frame = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        expect(frame.startsWith("data: ")).toBe(true);
+        expect(frame).not.toContain("\n");
+        messages.push(JSON.parse(frame.slice("data: ".length)));
+      }
+    }
+    abort.abort();
+    expect(messages.map((m) => m.id)).toEqual([middle.id, newest.id]);
+    expect(messages[0]).toMatchObject({ object: "event", type: middle.type });
+  });
+
+  it("answers a stream's errors before the first event in the error format", async () => {
+    const res = await fetch(`${base}/v1/events/stream?starting_after=evt_doesnotexist`, { headers: { authorization: `Bearer ${keys.secret}` } });
+    expect(res.status).toBe(404);
+    const body = (await res.json()) as { error: { code: string; param: string; request_id: string } };
+    expect(body.error).toMatchObject({ code: "resource_missing", param: "starting_after" });
+    expect(body.error.request_id).toBe(res.headers.get("request-id"));
+    const noKey = await fetch(`${base}/v1/events/stream`);
+    expect(noKey.status).toBe(401);
+  });
 });
 
 describe("golden transcripts", () => {
