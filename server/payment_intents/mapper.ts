@@ -37,8 +37,12 @@ export interface IntentRow {
   created: number;
 }
 
-/** The API message of an intent row; `charges` are its newest charges (up to EMBEDDED_CHARGES + 1). */
-export function toPaymentIntent(row: IntentRow, charges: ChargeRow[], settings: CoreSettings): PaymentIntent {
+/**
+ * The API message of an intent row; `charges` are its newest charges (up to
+ * EMBEDDED_CHARGES + 1). `withSecret` false leaves the client secret empty
+ * (event payloads), which also saves its HMAC.
+ */
+export function toPaymentIntent(row: IntentRow, charges: ChargeRow[], settings: CoreSettings, withSecret = true): PaymentIntent {
   const base = settings.publicBaseUrl;
   return {
     id: row.id,
@@ -46,7 +50,7 @@ export function toPaymentIntent(row: IntentRow, charges: ChargeRow[], settings: 
     amount: Number(row.amount),
     currency: row.currency,
     status: row.status,
-    client_secret: clientSecretFor(row.id, settings.fingerprintSecret),
+    client_secret: withSecret ? clientSecretFor(row.id, settings.fingerprintSecret) : "",
     created: Number(row.created),
     description: row.description ?? undefined,
     metadata: fromJson(row.metadata, {}),
@@ -79,9 +83,9 @@ export function toPaymentIntent(row: IntentRow, charges: ChargeRow[], settings: 
 }
 
 /**
- * An intent as event JSON. The client secret is left out: events are stored
- * and sent to webhook endpoints, and the secret must not be stored or spread.
+ * An intent row as event JSON. The client secret is left out: events are
+ * stored and sent to webhook endpoints, and the secret must not be stored or spread.
  */
-export function paymentIntentJson(pi: PaymentIntent) {
-  return toCanonicalJson("payments.v1.PaymentIntent", PaymentIntent, { ...pi, client_secret: "" });
+export function paymentIntentJson(row: IntentRow, charges: ChargeRow[], settings: CoreSettings) {
+  return toCanonicalJson("payments.v1.PaymentIntent", PaymentIntent, toPaymentIntent(row, charges, settings, false));
 }

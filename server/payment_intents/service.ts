@@ -133,7 +133,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
 
     if (result.outcome === "requires_action") {
       const next = await updateIntent(trx, row, { ...extra, status, payment_method: pm.id, last_payment_error: null }, verb);
-      events.add("payment_intent.requires_action", paymentIntentJson(message(next, charges)));
+      events.add("payment_intent.requires_action", paymentIntentJson(next, charges, settings));
       return { row: next, charges };
     }
 
@@ -184,7 +184,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
         verb,
       );
       events.add("charge.failed", chargeJson(chargeMsg));
-      events.add("payment_intent.payment_failed", paymentIntentJson(message(next, allCharges)));
+      events.add("payment_intent.payment_failed", paymentIntentJson(next, allCharges, settings));
       const { type: _t, request_id: _r, ...fields } = error;
       return { row: next, charges: allCharges, decline: cardError(fields) };
     }
@@ -203,7 +203,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
       },
       verb,
     );
-    const intentJson = paymentIntentJson(message(next, allCharges));
+    const intentJson = paymentIntentJson(next, allCharges, settings);
     events.add("charge.succeeded", chargeJson(chargeMsg));
     events.add(automatic ? "payment_intent.succeeded" : "payment_intent.amount_capturable_updated", intentJson);
     if (charge.disputed) {
@@ -280,7 +280,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
         row.payment_method = pm?.id ?? null;
         const { seq: _seq, ...insert } = row;
         await trx("payment_intents").insert(insert);
-        events.add("payment_intent.created", paymentIntentJson(message(row, [])));
+        events.add("payment_intent.created", paymentIntentJson(row, [], settings));
         const out: AttemptResult =
           req.confirm && pm ? await attempt(trx, ctx, row, [], pm, "confirm", { return_url: back ?? null }, events) : { row, charges: [] };
         await events.flush(trx, eventScopeOf(ctx));
@@ -375,7 +375,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
             { status, payment_method: null, last_payment_error: JSON.stringify(error) },
             INTENT_TRANSITIONS.authenticate.verb,
           );
-          events.add("payment_intent.payment_failed", paymentIntentJson(message(next, charges)));
+          events.add("payment_intent.payment_failed", paymentIntentJson(next, charges, settings));
           out = { row: next, charges };
         } else {
           const pm = await loadPaymentMethod(trx, scope, row.payment_method!, "payment_method");
@@ -409,7 +409,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
         await trx("charges").where({ id: chargeRow.id, captured: false }).update({ captured: true, amount_captured: amount });
         const all = charges.map((c) => (c.id === updated.id ? updated : c));
         events.add("charge.captured", chargeJson(toCharge(updated, settings.publicBaseUrl)));
-        events.add("payment_intent.succeeded", paymentIntentJson(message(next, all)));
+        events.add("payment_intent.succeeded", paymentIntentJson(next, all, settings));
         await events.flush(trx, eventScopeOf(ctx));
         return { row: next, charges: all };
       });
@@ -434,7 +434,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
           INTENT_TRANSITIONS.cancel.verb,
         );
         const charges = await chargesOf(trx, next);
-        events.add("payment_intent.canceled", paymentIntentJson(message(next, charges)));
+        events.add("payment_intent.canceled", paymentIntentJson(next, charges, settings));
         await events.flush(trx, eventScopeOf(ctx));
         return { row: next, charges };
       });
