@@ -115,6 +115,34 @@ describe.each(["in-process", "over gRPC"] as const)("golden cases, Node gateway 
     expect(messages[0]).toMatchObject({ object: "event", type: middle.type });
   });
 
+  it("delivers an event committed while the stream is open", async () => {
+    const auth = { authorization: `Bearer ${keys.secret}` };
+    const abort = new AbortController();
+    // The response starts with the first event, so ask first and commit an event while waiting.
+    const pending = fetch(`${base}/v1/events/stream?types=customer.created`, { headers: auth, signal: abort.signal });
+    let response: Response | undefined;
+    void pending.then((r) => (response = r));
+    let created: { id: string } | undefined;
+    for (let i = 0; i < 100 && !response; i++) {
+      const res = await fetch(`${base}/v1/customers`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ name: `live ${i}` }) });
+      created ??= (await res.json()) as { id: string };
+      await Promise.race([pending, new Promise((r) => setTimeout(r, 20))]);
+    }
+    const res = await pending;
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes("\n\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    abort.abort();
+    const event = JSON.parse(text.slice("data: ".length, text.indexOf("\n\n")));
+    expect(event).toMatchObject({ object: "event", type: "customer.created", data: { object: { object: "customer" } } });
+    expect(created?.id).toMatch(/^cus_/);
+  });
+
   it("answers a stream's errors before the first event in the error format", async () => {
     const res = await fetch(`${base}/v1/events/stream?starting_after=evt_doesnotexist`, { headers: { authorization: `Bearer ${keys.secret}` } });
     expect(res.status).toBe(404);
