@@ -5,6 +5,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { PaymentsSDK } from "../../sdk/typescript/index";
 import { startLiveService, type LiveService } from "./support";
 
+// The key filled in is a secret test key: the example creates the payment
+// intent from the same client, and creating intents needs a secret key (a
+// publishable key may only create payment methods and confirm, retrieve or
+// authenticate an intent by its client secret; test/sdk/typescript.test.ts
+// runs that browser flow and shows the 403 for a publishable create).
+//
 // The example's card expires 12/2025: its service runs on a clock pinned to
 // mid-2025 (the core's `now` option), so the card is valid as written.
 const SPEC_NOW = Date.UTC(2025, 5, 1) / 1000;
