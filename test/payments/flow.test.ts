@@ -89,6 +89,29 @@ describe.each(BACKENDS)("payment flow on %s", (backend) => {
     expect(done.amount_received).toBe(3000);
   });
 
+  it("3-D Secure with manual capture ends in requires_capture, then captures", async () => {
+    const pm = await p.card("4000002500003155");
+    const pi = await p.intent({ amount: 4100, capture_method: "manual", payment_method: pm, confirm: true });
+    expect(pi.status).toBe("requires_action");
+    const authed = ok(await call(p.pi, "authenticatePaymentIntent", { id: pi.id }, p.sk())).payment_intent!;
+    expect(authed).toMatchObject({ status: "requires_capture", amount_capturable: 4100, amount_received: 0 });
+    const cap = ok(await call(p.pi, "capturePaymentIntent", { id: pi.id }, p.sk())).payment_intent!;
+    expect(cap).toMatchObject({ status: "succeeded", amount_received: 4100 });
+  });
+
+  it("one idempotency key, many concurrent creates: one intent, the same answer replayed", async () => {
+    const md = () => p.core.metadata(p.core.keys.secret, { "idempotency-key": `order-${Date.now()}` });
+    const key = md();
+    const outs = await Promise.all(
+      Array.from({ length: 20 }, () => call(p.pi, "createPaymentIntent", { amount: 777, currency: "usd", payment_method_types: [], metadata: {} }, key.clone())),
+    );
+    const ids = new Set(outs.filter((o) => o.value).map((o) => o.value!.payment_intent!.id));
+    expect(ids.size).toBe(1);
+    for (const o of outs.filter((o) => o.detail)) expect(o.detail!.type).toBe("idempotency_error");
+    const rows = await p.core.deps.db("payment_intents").where({ merchant_id: p.core.merchantId, amount: 777 });
+    expect(rows).toHaveLength(1);
+  });
+
   it("a failed 3-D Secure returns the intent to requires_payment_method", async () => {
     const pm = await p.card("4000002760003184");
     const pi = await p.intent({ payment_method: pm, confirm: true });
