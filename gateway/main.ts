@@ -1,6 +1,7 @@
 // Runs the REST gateway alone, in front of a remote core: `npm run gateway`.
 // GRPC_TARGET (default 127.0.0.1:50051) is the core; PORT (default 8080) the REST port.
 import { createGrpcDispatcher } from "./grpc-dispatcher";
+import { openApiRoutes } from "./openapi/routes";
 import { createGateway } from "./server";
 
 const target = process.env.GRPC_TARGET ?? "127.0.0.1:50051";
@@ -19,6 +20,7 @@ const server = createGateway({
         res.end('{"status":"ok"}');
       },
     },
+    ...openApiRoutes(),
   ],
 });
 
