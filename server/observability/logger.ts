@@ -19,22 +19,27 @@ export function loggerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Logg
   return { level: env.LOG_LEVEL || "info", file: env.LOG_FILE || undefined };
 }
 
-/** Field paths pino replaces with "[REDACTED]" wherever a log object carries them. */
+/**
+ * Field paths pino replaces with "[REDACTED]" wherever a log object carries
+ * them. Explicit paths, no wildcards: wildcard paths cost pino several times
+ * more per line (measured), and the call line is built from allow-listed
+ * fields anyway; this is the second line of defence.
+ */
 export const REDACT_PATHS = [
   "authorization",
-  "*.authorization",
-  "*.*.authorization",
+  "headers.authorization",
+  "metadata.authorization",
+  "req.headers.authorization",
   "card.number",
-  "*.card.number",
+  "card.cvc",
+  "payment_method.card.number",
+  "payment_method.card.cvc",
   "cvc",
-  "*.cvc",
-  "*.*.cvc",
   "secret",
-  "*.secret",
   "client_secret",
-  "*.client_secret",
   "api_key",
-  "*.api_key",
+  "key",
+  "webhook_endpoint.secret",
 ];
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
