@@ -1,9 +1,11 @@
 // Envoy's own API schema, offline: the Envoy API protos that the npm package
 // @grpc/grpc-js-xds ships, compiled with buf into a registry in a temp dir.
-// Two additions to the copy we build from, both fields of upstream Envoy/PGV
-// that this snapshot predates: PGV's StringRules.ignore_empty (the Envoy
-// protos use it in options, so they do not compile without it) and
-// GrpcJsonTranscoder.PrintOptions.stream_sse_style_delimited (Envoy 1.33+).
+// Changes to the copy we build from, all of upstream Envoy/PGV that this
+// snapshot predates (the config targets Envoy 1.33+): PGV's
+// StringRules.ignore_empty (the Envoy protos use it in options, so they do
+// not compile without it), GrpcJsonTranscoder.PrintOptions.
+// stream_sse_style_delimited, and the empty (wildcard) rate-limit descriptor
+// value that recent Envoy's local rate limiting takes as a wildcard.
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +23,7 @@ export const ENVOY_API_FILES = [
   "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
   "envoy/extensions/filters/http/grpc_json_transcoder/v3/transcoder.proto",
   "envoy/extensions/filters/http/lua/v3/lua.proto",
+  "envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto",
   "envoy/extensions/filters/http/router/v3/router.proto",
   "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
 ];
@@ -47,6 +50,11 @@ export function loadEnvoyApi(): FileRegistry {
       /bool stream_newline_delimited = 5;/,
       "    bool stream_sse_style_delimited = 6;",
     );
+    const ratelimit = join(src, "envoy/extensions/common/ratelimit/v3/ratelimit.proto");
+    const text = readFileSync(ratelimit, "utf8");
+    const entryValue = /string value = 2 \[\(validate\.rules\)\.string = \{min_len: 1\}\];/;
+    if (!entryValue.test(text)) throw new Error("cannot patch ratelimit.proto: Entry.value rule not found");
+    writeFileSync(ratelimit, text.replace(entryValue, "string value = 2;"));
     writeFileSync(join(dir, "buf.yaml"), "version: v2\nmodules:\n  - path: src\n");
     const paths = ENVOY_API_FILES.flatMap((f) => ["--path", join("src", f)]);
     execFileSync(join(ROOT, "node_modules/.bin/buf"), ["build", "-o", join(dir, "envoy.binpb"), ...paths], { cwd: dir, stdio: "pipe" });

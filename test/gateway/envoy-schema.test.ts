@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { allMethods, httpRules, loadRegistry } from "../../gateway/descriptors";
 import { loadEnvoyApi } from "./envoy-api";
+import { validateRules } from "./pgv";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CONFIG = readFileSync(`${ROOT}gateway/envoy/envoy.yaml`, "utf8");
@@ -23,7 +24,9 @@ function validate(yamlText: string): void {
   const json = JSON.parse(JSON.stringify(parse(yamlText, { merge: true }))) as JsonValue;
   const bootstrap = envoy.getMessage("envoy.config.bootstrap.v3.Bootstrap");
   if (!bootstrap) throw new Error("Bootstrap is missing from the Envoy API registry");
-  fromJson(bootstrap, json, { registry: envoy, ignoreUnknownFields: false });
+  const message = fromJson(bootstrap, json, { registry: envoy, ignoreUnknownFields: false });
+  const problems = validateRules(envoy, bootstrap, message as never);
+  if (problems.length > 0) throw new Error(`envoy.yaml breaks the schema's rules:\n${problems.join("\n")}`);
 }
 
 /** Every `typed_config` in a parsed config, with where it is. */
@@ -70,8 +73,8 @@ describe("envoy.yaml", () => {
 
   it("runs the Lua error filter before the transcoder and the router last, with the script present", () => {
     const names = rest(config()).http_filters.map((f: any) => f.name);
-    expect(names).toEqual(["envoy.filters.http.lua", "envoy.filters.http.grpc_json_transcoder", "envoy.filters.http.router"]);
-    const lua = rest(config()).http_filters[0].typed_config.default_source_code.filename;
+    expect(names).toEqual(["envoy.filters.http.local_ratelimit", "envoy.filters.http.lua", "envoy.filters.http.grpc_json_transcoder", "envoy.filters.http.router"]);
+    const lua = rest(config()).http_filters[1].typed_config.default_source_code.filename;
     expect(existsSync(`${ROOT}${lua}`)).toBe(true);
   });
 
@@ -93,6 +96,12 @@ describe("a broken copy fails the schema", () => {
     ["an unknown typed_config type", (c) => (rest(c).http_filters[2].typed_config["@type"] = "type.googleapis.com/envoy.extensions.filters.http.nope.v3.Nope"), /nope/i],
     ["a bad duration", (c) => (c.static_resources.clusters[0].connect_timeout = "1 second"), /connect_timeout|Duration|1 second/],
     ["a wrong type", (c) => (c.static_resources.listeners[0].address.socket_address.port_value = "eighty"), /eighty|port_value/],
+    ["a port out of range (validate rule)", (c) => (c.static_resources.listeners[0].address.socket_address.port_value = 70000), /port_value: must be <= 65535/],
+    ["an empty stat_prefix (validate rule)", (c) => delete rest(c).stat_prefix, /stat_prefix: shorter than 1/],
+    ["a route without a cluster (validate rule)", (c) => (rest(c).route_config.virtual_hosts[0].routes[1].route.cluster = ""), /cluster: shorter than 1/],
+    ["a transcoder without a descriptor set (required oneof)", (c) => delete transcoder(c).proto_descriptor, /proto_descriptor, proto_descriptor_bin is required/],
+    ["a zero connect_timeout (validate rule)", (c) => (c.static_resources.clusters[0].connect_timeout = "0s"), /connect_timeout: must be longer than 0s/],
+    ["a virtual host without domains (validate rule)", (c) => (rest(c).route_config.virtual_hosts[0].domains = []), /domains: needs at least 1 items/],
   ];
   it.each(broken)("%s", (_name, breakIt, message) => {
     const c = config();
