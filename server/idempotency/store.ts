@@ -3,6 +3,7 @@
 // table's primary key, so of many concurrent requests with one key, across
 // processes too, exactly one runs the handler.
 import { createHash, randomBytes } from "node:crypto";
+import { status as GrpcStatus } from "@grpc/grpc-js";
 import type { Knex } from "knex";
 import type { ErrorDetail } from "../../gen/payments/v1/common";
 import { idempotencyInFlight, idempotencyMismatch, invalidParam } from "../errors";
@@ -19,7 +20,10 @@ export interface IdempotencyOptions {
    * How long a claim may stay in flight, in seconds (default 60). A process
    * that crashes mid-request leaves its claim behind; after this it is
    * abandoned and the next request with the key runs afresh. Longer than any
-   * handler may take (handlers are single database transactions).
+   * handler may take (handlers are single database transactions). A crash
+   * after the handler committed but before its result was stored therefore
+   * lets a retry run it again; the handlers' state guards (confirm only from
+   * requires_confirmation, ...) keep that from moving money twice.
    */
   inFlightSeconds?: number;
   /** Unix seconds now (tests pin it). */
@@ -105,6 +109,11 @@ export class SqlIdempotencyStore implements IdempotencyStore {
       // Nothing was stored: let the next request with this key run.
       await this.db("idempotency_keys").where({ ...id, claim }).delete();
       throw err;
+    }
+    if (result.code === GrpcStatus.UNAVAILABLE) {
+      // "Retry later" must not be replayed for 24 h: the retry runs afresh.
+      await this.db("idempotency_keys").where({ ...id, claim }).delete();
+      return result;
     }
     const now = this.now();
     await this.db("idempotency_keys")

@@ -6,7 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CreateCustomerRequest, CustomerServiceClient, UpdateCustomerRequest } from "../../gen/payments/v1/customers";
 import { createCore } from "../../server/app";
-import { invalidParam } from "../../server/errors";
+import { invalidParam, unavailable } from "../../server/errors";
 import type { ServiceHandlers } from "../../server/methods";
 import { BACKENDS, startTestCore, type TestCore } from "../support/core";
 import { call } from "../support/grpc";
@@ -38,6 +38,7 @@ const testHandlers = (): ServiceHandlers => ({
       }
       if (name.startsWith("invalid")) throw invalidParam("email", "Invalid email address: not-an-email");
       if (name.startsWith("crash")) throw new Error("unexpected failure inside the handler");
+      if (name.startsWith("unavailable") && runs.get(name) === 1) throw unavailable();
       return {
         customer: {
           id: `cus_${randomBytes(8).toString("hex")}`,
@@ -116,6 +117,19 @@ describe.each(BACKENDS)("Idempotency-Key (%s)", (backend) => {
     const second = await create(name, `key-${tag}`);
     expect(second.detail).toEqual(first.detail);
     expect(runs.get(name)).toBe(1);
+  });
+
+  it("does not keep a 'retry later' (UNAVAILABLE) answer: the retry runs afresh", async () => {
+    const name = `unavailable-${tag}`;
+    const first = await create(name, `key-${tag}`);
+    expect(first.error?.code).toBe(grpc.status.UNAVAILABLE);
+    const retry = await create(name, `key-${tag}`);
+    expect(retry.error).toBeUndefined();
+    expect(retry.headers["idempotent-replayed"]).toBeUndefined();
+    expect(runs.get(name)).toBe(2);
+    const replay = await create(name, `key-${tag}`);
+    expect(replay.value).toEqual(retry.value);
+    expect(replay.headers["idempotent-replayed"]).toBe("true");
   });
 
   it("refuses the same key with other parameters (idempotency_error, INVALID_ARGUMENT = 400)", async () => {
