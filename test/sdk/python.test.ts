@@ -8,7 +8,9 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createRateLimiting, type RateLimiting } from "../../server/ratelimit/limiter";
 import { PaymentsSDK } from "../../sdk/typescript/index";
+import { fileLogger, smallLimits } from "../ops/helpers";
 import { startFaultProxy, type FaultProxy } from "./proxy";
 import { closeServer, listen, startLiveService, type LiveService } from "./support";
 
@@ -63,9 +65,13 @@ describe("Python SDK scenarios", () => {
   let receiver: http.Server;
   const deliveries: Array<{ body: string; header: string }> = [];
   let result: Record<string, any>;
+  let limiting: RateLimiting;
+  let limited: LiveService;
 
   beforeAll(async () => {
     proxy = await startFaultProxy(service.base);
+    limiting = await createRateLimiting(fileLogger().logger, smallLimits({ limits: { default: 3, payment_creation: 2 } }));
+    limited = await startLiveService({ rateLimiter: limiting.limiter });
     receiver = http.createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
@@ -79,7 +85,10 @@ describe("Python SDK scenarios", () => {
     await sk.webhookEndpoints.del(endpoint.id);
 
     proxy.inject("POST", "/v1/payment_intents", { kind: "503-before" });
+    proxy.inject("GET", "/v1/charges", { kind: "503-before" }, { kind: "503-before" }, { kind: "503-before" });
     const input = {
+      limited_base: limited.base,
+      limited_key: limited.core.keys.secret,
       api_base: service.base,
       proxy_base: proxy.base,
       secret_key: service.core.keys.secret,
@@ -92,6 +101,8 @@ describe("Python SDK scenarios", () => {
   }, 60_000);
   afterAll(async () => {
     await proxy?.close();
+    await limited?.close();
+    await limiting?.close?.();
     if (receiver) await closeServer(receiver);
   });
 
@@ -119,6 +130,9 @@ describe("Python SDK scenarios", () => {
     expect(result.permission).toMatchObject({ class: "AuthenticationError", http_status: 403 });
     expect(result.idempotency_error).toMatchObject({ class: "IdempotencyError", type: "idempotency_error" });
     expect(result.idempotent_replay_same_id).toBe(true);
+    expect(result.rate_limit_error).toMatchObject({ class: "RateLimitError", type: "rate_limit_error", http_status: 429 });
+    expect(result.api_error).toMatchObject({ class: "APIError", type: "api_error", http_status: 503, request_id: "req_proxy_injected" });
+    expect(proxy.seen.filter((s) => s.path === "/v1/charges").map((s) => s.fault)).toEqual(["503-before", "503-before", "503-before"]);
     expect(result.connection_error).toMatchObject({ class: "APIConnectionError", http_status: 0, is_payments_error: true });
   });
 

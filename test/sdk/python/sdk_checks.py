@@ -78,6 +78,14 @@ out["idempotency_error"] = caught(lambda: payments.Customer.create(email="b@exam
 replayed = [payments.Customer.create(email="same@example.com", idempotency_key=key + "-same").id for _ in range(2)]
 out["idempotent_replay_same_id"] = replayed[0] == replayed[1]
 saved_base = payments.api_base
+# Rate limits: a service with a budget of 2 payment-intent requests per minute.
+payments.api_base = cfg["limited_base"]
+for _ in range(2):
+    payments.PaymentIntent.list(api_key=cfg["limited_key"])
+out["rate_limit_error"] = caught(lambda: payments.PaymentIntent.list(api_key=cfg["limited_key"]))
+# A 503 on every attempt (the proxy injects three): APIError once the retries are spent.
+payments.api_base = cfg["proxy_base"]
+out["api_error"] = caught(lambda: payments.Charge.list(max_retries=2))
 payments.api_base = "http://127.0.0.1:1"
 out["connection_error"] = caught(lambda: payments.Customer.list(max_retries=1))
 payments.api_base = saved_base
