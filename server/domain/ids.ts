@@ -1,6 +1,9 @@
-// Object ids and client secrets. Ids are random and unguessable (crypto
-// randomness, ~143 bits); ordering for pagination comes from a per-table
-// sequence column, not from the id, so nothing about time leaks from an id.
+// Object ids and client secrets. An id is a creation-time prefix and 20
+// random characters (crypto randomness, ~119 bits: unguessable). The time
+// prefix keeps new ids at the right edge of the id indexes, so an insert
+// touches the same few B-tree pages instead of a random one (fewer dirty
+// pages per commit on SQLite, better locality on PostgreSQL). Pagination does
+// not rely on it: it orders by each table's `seq` column.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -31,9 +34,19 @@ export function randomToken(length: number): string {
 /** The id prefixes of the API's objects. */
 export type IdPrefix = "pi" | "pm" | "ch" | "re" | "cus" | "evt" | "we" | "req" | "dp";
 
-/** A new object id, e.g. `pi_3Fq9...` (24 random base62 characters after the prefix). */
-export function newId(prefix: IdPrefix): string {
-  return `${prefix}_${randomToken(24)}`;
+/** Milliseconds since the epoch as 8 base62 digits (sorts like the number until the year 8900). */
+function timePrefix(ms: number): string {
+  let out = "";
+  for (let i = 0; i < 8; i++) {
+    out = ALPHABET[ms % 62] + out;
+    ms = Math.floor(ms / 62);
+  }
+  return out;
+}
+
+/** A new object id, e.g. `pi_0Y3kq2Lb` + 20 random base62 characters. */
+export function newId(prefix: IdPrefix, nowMs = Date.now()): string {
+  return `${prefix}_${timePrefix(nowMs)}${randomToken(20)}`;
 }
 
 /** Whether `id` looks like an id with `prefix` (cheap shape check before a lookup). */

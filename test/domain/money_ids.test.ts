@@ -72,8 +72,15 @@ describe("ids", () => {
   it("are prefixed, random and unguessable", () => {
     const ids = new Set(Array.from({ length: 1000 }, () => newId("pi")));
     expect(ids.size).toBe(1000);
-    for (const id of ids) expect(id).toMatch(/^pi_[0-9A-Za-z]{24}$/);
+    for (const id of ids) expect(id).toMatch(/^pi_[0-9A-Za-z]{28}$/);
     expect(randomToken(40)).toHaveLength(40);
+    // Same millisecond: same 8-character time prefix, different random part.
+    const [a, b] = [newId("ch", 1_795_000_000_000), newId("ch", 1_795_000_000_000)];
+    expect(a.slice(0, 11)).toBe(b.slice(0, 11));
+    expect(a).not.toBe(b);
+    // Later ids sort after earlier ones (ASCII order of the time prefix).
+    expect(newId("ch", 1_795_000_000_001) > newId("ch", 1_795_000_000_000)).toBe(true);
+    expect(newId("ch", 62 ** 5) > newId("ch", 62 ** 5 - 1)).toBe(true);
   });
 
   it("client secrets are {id}_secret_{random}, derived and checked in constant time", () => {
