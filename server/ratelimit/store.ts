@@ -48,15 +48,19 @@ function memoryStore(config: RateLimitConfig): LimiterStore {
 
 async function openRedisStore(config: RateLimitConfig, url: string, logger: Logger): Promise<LimiterStore> {
   let degraded = false;
+  let client: Redis;
   const fellBack = (reason: string) => {
     if (degraded) return;
     degraded = true;
+    // A command that failed on a live connection (a timeout, say) ends no
+    // outage that a reconnect would announce: report again a minute later at most.
+    if (client?.status === "ready") setTimeout(() => (degraded = false), 60_000).unref();
     logger.error(
       { event: "rate_limiter_fallback", backend: "redis", reason },
       "Redis is unreachable: rate limits are enforced per process by the insurance limiter until it is back",
     );
   };
-  const client = new Redis(url, {
+  client = new Redis(url, {
     // Fail commands at once while disconnected (the insurance limiter answers)
     // rather than queueing them and stalling every request.
     enableOfflineQueue: false,
