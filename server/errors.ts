@@ -72,9 +72,13 @@ export const paymentIntentUnexpectedState = (id: string, status: string, action:
 export const cardError = (fields: ErrorFields) =>
   new ApiError("card_error", GrpcStatus.FAILED_PRECONDITION, fields);
 
-/** Live mode without a configured card processor: payments fail loudly, never silently succeed. */
+/**
+ * Live mode without a configured card processor: payments fail loudly, never
+ * silently succeed. UNIMPLEMENTED (HTTP 501): a server-side capability is
+ * missing, and retrying will not help.
+ */
 export const processorNotConfigured = () =>
-  new ApiError("api_error", GrpcStatus.FAILED_PRECONDITION, {
+  new ApiError("api_error", GrpcStatus.UNIMPLEMENTED, {
     code: "processor_not_configured",
     message: "No payment processor is configured for live mode, so live payments cannot be confirmed. Use a test key, or configure a processor.",
   });

@@ -233,7 +233,9 @@ describe.each(BACKENDS)("payment flow on %s", (backend) => {
     const pm = ok(await call(p.pm, "createPaymentMethod", { type: "card", card: { number: "4242424242424242", exp_month: 1, exp_year: 2040 }, metadata: {} }, live)).payment_method!;
     expect(pm.livemode).toBe(true);
     const pi = ok(await call(p.pi, "createPaymentIntent", { amount: 100, currency: "usd", payment_method_types: [], metadata: {} }, live)).payment_intent!;
-    const err = failed(await call(p.pi, "confirmPaymentIntent", { id: pi.id, payment_method: pm.id }, live));
+    const out = await call(p.pi, "confirmPaymentIntent", { id: pi.id, payment_method: pm.id }, live);
+    const err = failed(out);
+    expect(out.error!.code).toBe(grpc.status.UNIMPLEMENTED); // HTTP 501: a missing capability, not retryable
     expect(err.type).toBe("api_error");
     expect(err.message).toMatch(/no payment processor is configured/i);
     const after = ok(await call(p.pi, "getPaymentIntent", { id: pi.id }, live)).payment_intent!;
