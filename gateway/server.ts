@@ -141,7 +141,11 @@ export function createGateway(options: GatewayOptions): http.Server {
     const method = req.method ?? "GET";
 
     const extra = extras.size > 0 ? extras.get(`${method} ${path}`) : undefined;
-    if (extra) return extra.handle(req, res);
+    if (extra) {
+      // Every response carries a request id, the routes beside the API too.
+      res.setHeader("Request-Id", requestIdFor(req));
+      return extra.handle(req, res);
+    }
 
     const match = router.match(method, path);
     if (!match) {
@@ -236,5 +240,27 @@ export function createGateway(options: GatewayOptions): http.Server {
     });
   });
   server.keepAliveTimeout = 65_000;
+  // Requests node:http cannot parse never reach the handler: answer them in the error format too.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (err.code === "ECONNRESET" && socket.bytesWritten === 0)) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+    const status = tooLarge ? 431 : 400;
+    const requestId = newGatewayRequestId();
+    const body = errorBody(
+      {
+        type: "invalid_request_error",
+        code: tooLarge ? "request_headers_too_large" : "malformed_request",
+        message: tooLarge ? "The request headers are too large." : "The request is not valid HTTP.",
+      },
+      requestId,
+    );
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nRequest-Id: ${requestId}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
   return server;
 }

@@ -69,7 +69,22 @@ const shelves: Dispatcher = {
 
 beforeAll(async () => {
   registry = compileProto(new URL("./fixtures/shelves.proto", import.meta.url).pathname);
-  server = createGateway({ dispatcher: shelves, registry });
+  server = createGateway({
+    dispatcher: shelves,
+    registry,
+    extraRoutes: [
+      {
+        method: "GET",
+        path: "/healthz",
+        handle: (_req, res) => {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end('{"status":"ok"}');
+        },
+      },
+      // Beside an annotated path: the extra route wins for its exact method and path.
+      { method: "POST", path: "/v1/shelves/special/books", handle: (_req, res) => void res.end("extra") },
+    ],
+  });
   base = await listenLocal(server);
 });
 afterAll(() => closeServer(server));
@@ -104,6 +119,14 @@ describe("a new annotated service, routed without touching the gateway", () => {
       include_drafts: true,
     });
     expect(res.json).toEqual({ books: [{ name: "s9/b1", title: "", pages: 0, tags: ["a", "b c"], draft: false, isbn: "0" }], has_more: true });
+  });
+
+  it("serves extra routes (with a Request-Id) before annotated ones", async () => {
+    const health = await call(base, "GET", "/healthz");
+    expect(health.json).toEqual({ status: "ok" });
+    expect(health.headers.get("request-id")).toMatch(/^req_[0-9a-f]{24}$/);
+    expect((await call(base, "POST", "/v1/shelves/special/books", {})).text).toBe("extra");
+    expect((await call(base, "POST", "/v1/shelves/other/books", {})).json).toMatchObject({ name: "shelves/other/books/new" });
   });
 
   it("prefers the literal route over the variable one", async () => {

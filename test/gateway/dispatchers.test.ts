@@ -4,6 +4,7 @@
 // gateway answers itself: bad JSON, body too large, core unreachable.
 import * as grpc from "@grpc/grpc-js";
 import type { Server } from "node:http";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGrpcDispatcher, type GrpcDispatcher } from "../../gateway/grpc-dispatcher";
 import { createGateway } from "../../gateway/server";
@@ -137,5 +138,33 @@ describe("the gateway's own failures", () => {
     expect(r.json.error).toMatchObject({ type: "api_error", code: "service_unavailable" });
     expect(r.json.error.request_id).toMatch(/^req_[0-9a-f]{24}$/);
     expect(r.headers.get("request-id")).toBe(r.json.error.request_id);
+  });
+});
+
+describe("requests node:http cannot parse", () => {
+  const raw = (base: string, text: string) =>
+    new Promise<string>((resolve, reject) => {
+      const { hostname, port } = new URL(base);
+      const socket = connect(Number(port), hostname, () => socket.end(text));
+      let out = "";
+      socket.on("data", (d) => (out += d.toString()));
+      socket.on("end", () => resolve(out));
+      socket.on("error", reject);
+    });
+
+  it("answers malformed HTTP with 400 in the error format", async () => {
+    const out = await raw(inProcess, "GET /v1/refunds HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n");
+    expect(out).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(out).toContain("Content-Type: application/json");
+    const [head, body] = out.split("\r\n\r\n");
+    const parsed = JSON.parse(body);
+    expect(parsed.error).toMatchObject({ type: "invalid_request_error", code: "malformed_request" });
+    expect(head).toContain(`Request-Id: ${parsed.error.request_id}`);
+  });
+
+  it("answers oversized headers with 431 in the error format", async () => {
+    const out = await raw(inProcess, `GET /v1/refunds HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+    expect(out).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(out.split("\r\n\r\n")[1]).error.code).toBe("request_headers_too_large");
   });
 });
