@@ -191,6 +191,20 @@ describe.each(BACKENDS)("payment flow on %s", (backend) => {
       expect(err.code, method).toBe("payment_intent_unexpected_state");
       expect(err.message).toContain("succeeded");
     }
+    const action = await p.intent({ payment_method: await p.card("4000002500003155"), confirm: true });
+    const capturable = await p.intent({ payment_method: pm, capture_method: "manual", confirm: true });
+    for (const [intent, method, req] of [
+      [action, "confirmPaymentIntent", { id: action.id, payment_method: pm }],
+      [action, "capturePaymentIntent", { id: action.id }],
+      [action, "updatePaymentIntent", { id: action.id, description: "x", payment_method_types: [], metadata: {} }],
+      [capturable, "confirmPaymentIntent", { id: capturable.id }],
+      [capturable, "authenticatePaymentIntent", { id: capturable.id }],
+      [capturable, "updatePaymentIntent", { id: capturable.id, payment_method: pm, payment_method_types: [], metadata: {} }],
+    ] as const) {
+      const err = failed(await call(p.pi, method as "confirmPaymentIntent", req as never, p.sk()));
+      expect(err.code, method).toBe("payment_intent_unexpected_state");
+      expect(err.message).toContain(intent.status);
+    }
     const canceled = await p.intent({});
     ok(await call(p.pi, "cancelPaymentIntent", { id: canceled.id }, p.sk()));
     expect(failed(await call(p.pi, "confirmPaymentIntent", { id: canceled.id, payment_method: pm }, p.sk())).message).toContain("canceled");
