@@ -242,7 +242,7 @@ export function createGateway(options: GatewayOptions): http.Server {
   server.keepAliveTimeout = 65_000;
   // Requests node:http cannot parse never reach the handler: answer them in the error format too.
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable || (err.code === "ECONNRESET" && socket.bytesWritten === 0)) {
+    if (!socket.writable || err.code === "ECONNRESET") {
       socket.destroy();
       return;
     }
