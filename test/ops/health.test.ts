@@ -4,9 +4,11 @@
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
+import knex from "knex";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway } from "../../gateway/server";
 import { HealthStatus, ServingStatus } from "../../server/health/grpc";
+import { checkReadiness } from "../../server/health/checks";
 import { healthRoutes } from "../../server/health/routes";
 import { startTestCore, type TestCore } from "../support/core";
 
@@ -105,6 +107,29 @@ describe("/readyz", () => {
       expect(await check("")).toEqual({ status: ServingStatus.NOT_SERVING });
     } finally {
       health.setAll(ServingStatus.SERVING);
+    }
+  });
+});
+
+describe("readiness on other databases", () => {
+  it("is ready on PostgreSQL once migrated", async () => {
+    const pg = await startTestCore({ backend: "postgres", webhookWorker: false });
+    try {
+      expect(await checkReadiness(pg.deps.db)).toEqual({ ready: true, checks: { database: "ok", migrations: "ok" } });
+    } finally {
+      await pg.close();
+    }
+  });
+
+  it("is not ready when the database cannot be reached, and says so", async () => {
+    const unreachable = knex({ client: "pg", connection: "postgres://postgres@127.0.0.1:1/nope", pool: { min: 0, max: 1 }, acquireConnectionTimeout: 1500 });
+    try {
+      const readiness = await checkReadiness(unreachable);
+      expect(readiness.ready).toBe(false);
+      expect(readiness.checks.database).toMatch(/^unreachable: /);
+      expect(readiness.checks.migrations).toBe("unknown");
+    } finally {
+      await unreachable.destroy();
     }
   });
 });
