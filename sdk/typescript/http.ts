@@ -93,6 +93,45 @@ export class HttpClient {
     this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
+  /**
+   * Opens a Server-Sent Events stream (GET) and yields each message's JSON.
+   * No timeout and no retries: the stream lasts until `signal` aborts it or
+   * the server ends it; a caller resumes with the last id it saw.
+   */
+  async *stream<T>(path: string, query: Record<string, unknown>, signal?: AbortSignal): AsyncGenerator<T> {
+    const url = `${this.apiBase}${path}${encodeQuery(query)}`;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, {
+        headers: { Authorization: `Bearer ${this.apiKey}`, Accept: "text/event-stream", "User-Agent": "payments-sdk-typescript/0.1.0" },
+        signal,
+      });
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw new APIConnectionError(`Could not reach the API at ${this.apiBase}: ${(err as Error).message}`, { type: "api_connection_error", statusCode: 0 });
+    }
+    if (!res.ok || !res.body) {
+      const text = await res.text();
+      let detail: ErrorDetail | undefined;
+      try {
+        detail = (JSON.parse(text) as { error?: ErrorDetail }).error;
+      } catch {
+        detail = undefined;
+      }
+      throw errorFromResponse(res.status, detail, headersOf(res));
+    }
+    try {
+      for await (const message of readServerSentEvents(res.body)) {
+        // The server ends a failed stream with one `event: error` in the API's error format.
+        if (message.event === "error") throw errorFromResponse(500, (JSON.parse(message.data) as { error?: ErrorDetail }).error, headersOf(res));
+        yield JSON.parse(message.data) as T;
+      }
+    } catch (err) {
+      if (signal?.aborted && !(err instanceof Error && "statusCode" in err)) return;
+      throw err;
+    }
+  }
+
   /** Sends one request (retrying as configured) and returns the parsed JSON body. */
   async request<T>(req: ApiRequest): Promise<T> {
     const url = `${this.apiBase}${req.path}${encodeQuery(req.query)}`;
@@ -138,6 +177,27 @@ export class HttpClient {
         detail = undefined;
       }
       throw errorFromResponse(res.status, detail, headersOf(res));
+    }
+  }
+}
+
+/** Parses a Server-Sent Events body into its events' `event` name and `data`. */
+export async function* readServerSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; data: string }> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = "message";
+      const data: string[] = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) event = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length > 0) yield { event, data: data.join("\n") };
     }
   }
 }

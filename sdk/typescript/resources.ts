@@ -3,7 +3,7 @@
 // generated contract types (gen/, whose field names are the JSON names).
 import type { Charge, ListChargesRequest } from "../../gen/payments/v1/charges";
 import type { CreateCustomerRequest, Customer, DeleteCustomerResponse, ListCustomersRequest, UpdateCustomerRequest } from "../../gen/payments/v1/customers";
-import type { Event, ListEventsRequest } from "../../gen/payments/v1/events";
+import type { Event, ListEventsRequest, StreamEventsRequest } from "../../gen/payments/v1/events";
 import type {
   AuthenticatePaymentIntentRequest,
   CancelPaymentIntentRequest,
@@ -153,6 +153,14 @@ export class Events extends Resource {
   }
   list(params: Params<ListEventsRequest> = {}, options?: RequestOptions): ListPromise<Event> {
     return this.listPages("/v1/events", params, options);
+  }
+  /**
+   * The merchant's events as they are committed, oldest first (Server-Sent
+   * Events). With `starting_after`, replays every later event first: resume
+   * a dropped stream with the last id seen. Stops when `signal` aborts.
+   */
+  stream(params: Params<StreamEventsRequest> = {}, options: { signal?: AbortSignal } = {}): AsyncGenerator<Event> {
+    return this.http.stream<Event>("/v1/events/stream", params as Query, options.signal);
   }
 }
 

@@ -299,6 +299,35 @@ describe("pagination", () => {
   });
 });
 
+describe("event stream", () => {
+  it("replays after a cursor, then delivers live events in commit order until aborted", async () => {
+    const before = await sk.customers.create({ email: "stream-0@example.com" });
+    const cursor = (await sk.events.list({ limit: 1, type: "customer.created" })).data[0];
+    expect(cursor.data?.object).toMatchObject({ id: before.id });
+    const controller = new AbortController();
+    const seen: Event[] = [];
+    const reading = (async () => {
+      for await (const event of sk.events.stream({ types: ["customer.created"], starting_after: cursor.id }, { signal: controller.signal })) {
+        seen.push(event);
+        if (seen.length === 3) controller.abort();
+      }
+    })();
+    const created: string[] = [];
+    for (let i = 1; i <= 3; i++) created.push((await sk.customers.create({ email: `stream-${i}@example.com` })).id);
+    await reading;
+    expect(seen.map((e) => e.type)).toEqual(["customer.created", "customer.created", "customer.created"]);
+    expect(seen.map((e) => (e.data?.object as { id: string }).id)).toEqual(created);
+  });
+
+  it("fails with a typed error before the stream starts", async () => {
+    const bad = new PaymentsSDK("sk_test_wrong", { apiBase: service.base });
+    const err = await (async () => {
+      for await (const _ of bad.events.stream()) return undefined;
+    })().catch((e) => e);
+    expect(err).toBeInstanceOf(AuthenticationError);
+  });
+});
+
 describe("webhooks.constructEvent", () => {
   let receiver: http.Server;
   const deliveries: Array<{ body: string; signature: string }> = [];
