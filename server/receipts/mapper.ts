@@ -1,5 +1,6 @@
 // A charge → its receipt page: small, self-contained HTML, every value escaped.
 import type { ChargePaymentMethod } from "../../gen/payments/v1/charges";
+import { bool } from "../db/knex";
 import { fromJson } from "../db/resources";
 import { formatAmount } from "../domain/money";
 import type { ChargeRow } from "../charges/mapper";
@@ -28,9 +29,12 @@ export function receiptHtml(charge: ChargeRow, merchantName: string): string {
   const last4 = pm?.card?.last4 ?? "";
   const date = new Date(Number(charge.created) * 1000).toISOString().slice(0, 10);
   const refunded = Number(charge.amount_refunded);
-  const paid = Number(charge.amount_captured) || Number(charge.amount);
+  // A manual-capture charge not captured yet is only authorized: say so rather than "paid".
+  const captured = bool(charge.captured);
+  const paid = captured ? Number(charge.amount_captured) : Number(charge.amount);
+  const verb = captured ? "paid" : "authorized";
   const rows: Array<[string, string]> = [
-    ["Amount paid", formatAmount(paid, charge.currency)],
+    [`Amount ${verb}`, formatAmount(paid, charge.currency)],
     ["Date", date],
     ["Payment method", `${brand} •••• ${last4}`],
     ["Receipt", charge.id],
@@ -54,7 +58,7 @@ table{width:100%;border-collapse:collapse}td{padding:.5rem 0;border-top:1px soli
 <body>
 <main>
 <h1>Receipt from ${e(merchantName)}</h1>
-<p>${e(formatAmount(paid, charge.currency))} paid on ${e(date)}</p>
+<p>${e(formatAmount(paid, charge.currency))} ${verb} on ${e(date)}</p>
 <table>
 ${rows.map(([k, v]) => `<tr><td>${e(k)}</td><td>${e(v)}</td></tr>`).join("\n")}
 </table>

@@ -269,6 +269,12 @@ describe.each(BACKENDS)("payment flow on %s", (backend) => {
     expect(html).toContain("Test Merchant");
     expect(html).toContain("&lt;script&gt;x&lt;/script&gt;");
     expect(html).not.toContain("<script>");
+    expect(html).toContain("Amount paid");
     expect(failed(await call(p.receipts, "getReceipt", { charge_id: "ch_missing" }, new grpc.Metadata())).code).toBe("resource_missing");
+    const held = await p.intent({ amount: 999, payment_method: await p.card("4242424242424242"), capture_method: "manual", confirm: true });
+    const heldPage = ok(await call(p.receipts, "getReceipt", { charge_id: held.charges!.data[0].id }, new grpc.Metadata())).page!.data.toString("utf8");
+    expect(heldPage).toContain("$9.99 authorized on");
+    const declined = await call(p.pi, "createPaymentIntent", { amount: 100, currency: "usd", payment_method: await p.card("4000000000000002"), confirm: true, payment_method_types: [], metadata: {} }, p.sk());
+    expect(failed(await call(p.receipts, "getReceipt", { charge_id: failed(declined).charge! }, new grpc.Metadata())).code).toBe("resource_missing");
   });
 });
