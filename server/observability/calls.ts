@@ -7,10 +7,16 @@ import { recordRequest } from "./metrics";
 
 /** Builds PipelineOptions.onCall: logs the call and counts it. */
 export function observeCalls(logger: Logger): (record: CallRecord) => void {
+  let failures = 0;
   return (record) => {
-    const statusCode = statusCodeOf(record);
-    logCall(logger, record, statusCode);
-    // Unknown paths are one series, so a client cannot grow the label set at will.
-    recordRequest(record.method?.path ?? "unknown", statusCode, record.processingTimeMs / 1000);
+    // The call has been answered: a failing log or metric must never turn it into an error.
+    try {
+      const statusCode = statusCodeOf(record);
+      logCall(logger, record, statusCode);
+      // Unknown paths are one series, so a client cannot grow the label set at will.
+      recordRequest(record.method?.path ?? "unknown", statusCode, record.processingTimeMs / 1000);
+    } catch (err) {
+      if (failures++ === 0) process.emitWarning(`request log/metrics failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
   };
 }
