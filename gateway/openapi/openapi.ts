@@ -304,11 +304,12 @@ const ERROR_STATUSES: Array<[string, string]> = [
 
 /** The reusable error responses: every one is the spec's `{"error": {...}}` body. */
 function errorResponses(): Json {
-  const body = (description: string): Json => ({
+  const body = (description: string, extra: Json = {}): Json => ({
     description,
-    headers: { "Request-Id": { $ref: "#/components/headers/RequestId" } },
+    headers: { "Request-Id": { $ref: "#/components/headers/RequestId" }, ...extra },
     content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorResponse" } } },
   });
+  const retryAfter = { "Retry-After": { $ref: "#/components/headers/RetryAfter" } };
   return {
     InvalidRequest: body("`invalid_request_error` (or `idempotency_error` for a reused key): a missing or invalid parameter."),
     Unauthenticated: body("`authentication_error`: no API key, or an invalid one."),
@@ -316,9 +317,14 @@ function errorResponses(): Json {
     Forbidden: body("`authentication_error`: the key may not do this (e.g. a publishable key on a secret-key route), or the account is suspended."),
     NotFound: body("`invalid_request_error` with code `resource_missing`: no such object, or no such route."),
     Conflict: body("`idempotency_error`: another request with the same Idempotency-Key is in progress; retry later."),
-    RateLimited: body("`rate_limit_error`: too many requests; retry after `Retry-After` seconds."),
+    RateLimited: body("`rate_limit_error`: too many requests; retry after `Retry-After` seconds.", {
+      ...retryAfter,
+      "RateLimit-Limit": { $ref: "#/components/headers/RateLimitLimit" },
+      "RateLimit-Remaining": { $ref: "#/components/headers/RateLimitRemaining" },
+      "RateLimit-Reset": { $ref: "#/components/headers/RateLimitReset" },
+    }),
     ApiError: body("`api_error`: an unexpected error on our side."),
-    Unavailable: body("`api_error`: the service is temporarily unavailable; retry."),
+    Unavailable: body("`api_error`: the service is temporarily unavailable; retry (with the same Idempotency-Key).", retryAfter),
   };
 }
 
@@ -427,7 +433,8 @@ export function buildOpenApi(registry: FileRegistry = loadRegistry()): Json {
         content: { "text/event-stream": { schema: { type: "string" } } },
       };
     }
-    return { description: description || "OK", headers, content: { "application/json": { schema } } };
+    const replay = method.methodKind === "unary" && !/^(Get|List)/.test(method.name) ? { "Idempotent-Replayed": { $ref: "#/components/headers/IdempotentReplayed" } } : {};
+    return { description: description || "OK", headers: { ...headers, ...replay }, content: { "application/json": { schema } } };
   }
 
   const errorResponse = registry.getMessage(ERROR_RESPONSE);
@@ -485,6 +492,11 @@ export function buildOpenApi(registry: FileRegistry = loadRegistry()): Json {
       },
       headers: {
         RequestId: { description: "The request's id (`req_...`), also the `request_id` of error bodies.", schema: { type: "string" } },
+        RetryAfter: { description: "Seconds to wait before retrying.", schema: { type: "integer", minimum: 0 } },
+        RateLimitLimit: { description: "Requests allowed per window for this API key and route class.", schema: { type: "integer" } },
+        RateLimitRemaining: { description: "Requests left in the current window.", schema: { type: "integer" } },
+        RateLimitReset: { description: "Seconds until the window resets.", schema: { type: "integer" } },
+        IdempotentReplayed: { description: "`true` when this response is the stored result of an earlier request with the same Idempotency-Key.", schema: { type: "string", enum: ["true"] } },
       },
       responses: errorResponses(),
       schemas,
