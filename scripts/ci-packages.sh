@@ -4,8 +4,9 @@
 # by playwright-core). .ci/run calls this before the tests.
 set -euo pipefail
 packages=(luajit chromium)
-# The Python gRPC client test (docs/clients.md): protoc, its Python gRPC plugin, and the runtime.
-packages+=(protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf)
+# The Python gRPC client test (docs/clients.md): protoc with the well-known protos (libprotobuf-dev,
+# only recommended by protobuf-compiler), its Python gRPC plugin, and the runtime.
+packages+=(protobuf-compiler libprotobuf-dev protobuf-compiler-grpc python3-grpcio python3-protobuf)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
