@@ -31,3 +31,13 @@ export function benchBackends(quick: boolean): Backend[] {
   ];
   return quick ? all.filter((b) => b.name !== "limiter-redis") : all;
 }
+
+/** The webhook case: a backlog made by REST flows, then timed while one worker drains it. */
+export const WEBHOOK_BACKEND: Backend = {
+  name: "webhooks",
+  label: "webhooks (better-sqlite3)",
+  options: { database: "sqlite", driver: "better-sqlite3", webhooks: "deferred" },
+};
+
+/** How many endpoints receive every event in the webhook case. */
+export const WEBHOOK_ENDPOINTS = 8;

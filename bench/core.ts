@@ -20,11 +20,31 @@ export interface BenchCoreOptions {
   synchronous?: SqliteSynchronous;
   /** Rate limiter: off (default), in memory, or in Redis (REDIS_URL or 127.0.0.1:6379). */
   rateLimit?: "memory" | "redis";
-  /** Also run the webhook delivery worker. */
-  webhooks?: boolean;
+  /** "deferred": no worker until the parent says `webhooks-start` (to time a backlog's delivery). */
+  webhooks?: "deferred";
 }
 
 const GENEROUS = 1_000_000_000;
+
+let running: Awaited<ReturnType<typeof createCore>> | undefined;
+
+/** Messages from bench/run.ts beyond start/stats: the webhook delivery measurement. */
+export async function benchControl(msg: { type: string }): Promise<object | undefined> {
+  if (!running) return undefined;
+  const db = running.deps.db;
+  if (msg.type === "webhooks-status") {
+    const rows = await db("webhook_deliveries").select("status").count({ n: "*" }).groupBy("status");
+    return { type: "webhooks-status", counts: Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])) };
+  }
+  if (msg.type === "webhooks-start") {
+    const { startWebhookWorker } = await import("../server/webhooks/worker");
+    // The per-endpoint limit (10,000/min by the API design) is lifted: this measures the worker.
+    const worker = startWebhookWorker(running.deps, { config: { pollMs: 50, ratePerMinute: 100_000_000 } });
+    atExit(() => worker.stop());
+    return { type: "webhooks-started" };
+  }
+  return undefined;
+}
 
 /** Starts the core and its in-process REST gateway. */
 export async function startBenchCore(raw: Record<string, unknown>): Promise<ServerInfo> {
@@ -50,6 +70,7 @@ export async function startBenchCore(raw: Record<string, unknown>): Promise<Serv
     grpcPort: 0,
     grpcHost: "127.0.0.1",
     migrate: true,
+    webhookWorker: options.webhooks === "deferred" ? false : undefined,
   };
   let closeLimiter: (() => Promise<void>) | undefined;
   if (options.rateLimit) {
@@ -70,6 +91,7 @@ export async function startBenchCore(raw: Record<string, unknown>): Promise<Serv
   }
 
   const core = await createCore(coreOptions);
+  running = core;
   const { keys } = await createMerchantWithKeys(core.deps.db, { name: "Bench Merchant", live: false });
   const gateway = createGateway({ dispatcher: core.pipeline });
   await new Promise<void>((resolve) => gateway.listen(0, "127.0.0.1", resolve));

@@ -112,6 +112,7 @@ async function cores(): Promise<void> {
     return;
   }
   for (const backend of benchBackends(QUICK)) {
+    if (!wanted(`REST flow ${backend.label}`) && !wanted(`gRPC flow ${backend.label}`)) continue;
     console.log(`core on ${backend.label}`);
     const { child, info } = await startServer({ kind: "core", options: backend.options });
     for (const n of info.notes ?? []) notes.push(`${backend.label}: ${n}`);
@@ -126,6 +127,80 @@ async function cores(): Promise<void> {
     }
     if (backend.extraCases) await backend.extraCases({ child, info, measure, notes, results, quick: QUICK, seconds: SECONDS });
     await child.stop();
+  }
+}
+
+/**
+ * Webhook deliveries per second: flows make a backlog of events for several
+ * endpoints (one local receiver), then the worker is started and timed until
+ * every delivery has succeeded.
+ */
+async function webhooks(): Promise<void> {
+  const name = "webhook deliveries (drain)";
+  if (!wanted(name)) return;
+  const { WEBHOOK_BACKEND, WEBHOOK_ENDPOINTS, coreAvailable } = await import("./core-config");
+  if (coreAvailable()) return;
+  console.log("webhooks");
+  const http = await import("node:http");
+  let received = 0;
+  const receiver = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      received++;
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+  const { child, info } = await startServer({ kind: "core", options: WEBHOOK_BACKEND.options });
+  try {
+    const key = info.extra!.secretKey;
+    for (let i = 0; i < WEBHOOK_ENDPOINTS; i++) {
+      const res = await fetch(`http://127.0.0.1:${info.httpPort}/v1/webhook_endpoints`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ url, enabled_events: ["*"] }),
+      });
+      if (!res.ok) throw new Error(`webhook endpoint: ${res.status} ${await res.text()}`);
+    }
+    await loadgen.request(
+      { type: "run", spec: { kind: "rest-flow", target: `http://127.0.0.1:${info.httpPort}`, concurrency: 16, key, seconds: QUICK ? 1 : 3, warmupSeconds: 0 } },
+      "done",
+    );
+    const count = async () => (await child.request<{ counts: Record<string, number> }>({ type: "webhooks-status" }, "webhooks-status")).counts;
+    const backlog = Object.values(await count()).reduce((a, b) => a + b, 0);
+    const before = await stats(child);
+    const started = performance.now();
+    await child.request({ type: "webhooks-start" }, "webhooks-started");
+    let counts = await count();
+    while ((counts.succeeded ?? 0) < backlog && performance.now() - started < 120_000) {
+      await new Promise((r) => setTimeout(r, 50));
+      counts = await count();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const after = await stats(child);
+    const done = counts.succeeded ?? 0;
+    const result: CaseResult = {
+      name,
+      unit: "req",
+      concurrency: WEBHOOK_ENDPOINTS,
+      seconds,
+      ops: done,
+      opsPerSec: done / seconds,
+      p50: NaN,
+      p99: NaN,
+      errors: backlog - done,
+      serverCpuUsPerOp: done ? (after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / done : undefined,
+      rssMb: after.rss / 2 ** 20,
+      note: `${backlog} deliveries to ${WEBHOOK_ENDPOINTS} endpoints (one local receiver, ${received} requests seen), per-endpoint limit lifted`,
+    };
+    results.push(result);
+    notes.push(`webhooks: ${result.note}; 'conc' = endpoints`);
+    console.log(`  ${name.padEnd(34)} ${result.opsPerSec.toFixed(0).padStart(6)} deliveries/s (${done}/${backlog} in ${seconds.toFixed(1)} s)`);
+  } finally {
+    await child.stop();
+    receiver.closeAllConnections();
+    receiver.close();
   }
 }
 
@@ -196,6 +271,7 @@ async function main(): Promise<void> {
     if (SOAK) return await soak();
     await ceilings();
     await cores();
+    await webhooks();
     ratios();
     console.log("\n" + table(results));
     for (const n of notes) console.log(`note: ${n}`);

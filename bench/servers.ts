@@ -133,6 +133,9 @@ if (process.send && import.meta.url === pathToFileURL(process.argv[1] ?? "").hre
       profiler!.disconnect();
       writeFileSync((msg as { file?: string }).file!, JSON.stringify(profile));
       process.send!({ type: "profiled" });
+    } else if (msg.type.startsWith("webhooks-")) {
+      const { benchControl } = await import("./core");
+      process.send!((await benchControl(msg)) ?? { type: "failed", error: "no core running" });
     } else if (msg.type === "exit") {
       for (const hook of exitHooks.reverse()) {
         try {
