@@ -215,7 +215,7 @@ export function webhookEndpointHandlers(deps: CoreDeps): Handlers<typeof Webhook
       const token = `resend_${newId("lease")}`;
       const [leased] = await leaseDeliveries(db, [row.id], token, delivery().config.timeoutMs * 3, false);
       if (!leased) throw invalidState("webhook_delivery_in_progress", "This delivery is being sent right now. Try again in a moment.");
-      await attemptDelivery(delivery(), leased, token, true);
+      await attemptDelivery(delivery(), leased, true);
       const after = (await db("webhook_deliveries").where({ id: row.id }).first()) as DeliveryRow | undefined;
       if (!after) throw resourceMissing("webhook_delivery", req.id);
       const [message] = await withAttempts(db, [after]);

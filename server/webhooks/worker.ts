@@ -9,8 +9,9 @@ import { randomToken } from "../domain/ids";
 import { onEventsCommitted } from "../events/bus";
 import { pruneEvents } from "../events/retention";
 import { webhookConfig, type WebhookConfig } from "./config";
-import { attemptDelivery, endpointLimiter, type DeliveryEnv } from "./deliver";
+import { endpointLimiter, loadJobs, runJob, type DeliveryEnv, type DeliveryJob } from "./deliver";
 import type { DeliveryRow } from "./mapper";
+import { AttemptRecorder } from "./recorder";
 import { webhookSecretKey } from "./secrets";
 
 /** A running worker. */
@@ -35,6 +36,7 @@ export function deliveryEnv(deps: CoreDeps, config: WebhookConfig = webhookConfi
     config,
     secretKey: webhookSecretKey(process.env, deps.settings.fingerprintSecret),
     limiter: sharedLimiter(config.ratePerMinute),
+    recorder: new AttemptRecorder(deps.db),
   };
 }
 
@@ -91,7 +93,7 @@ export function startWebhookWorker(deps: CoreDeps, options: WorkerOptions = {}):
     if (s.deliveries) poke();
   });
 
-  async function claim(free: number): Promise<DeliveryRow[]> {
+  async function claim(free: number): Promise<DeliveryJob[]> {
     const now = Date.now();
     const saturated = [...perEndpoint].filter(([, n]) => n >= config.endpointConcurrency).map(([id]) => id);
     let q = leaseFree(db("webhook_deliveries").select("id", "webhook_endpoint_id").where({ status: "pending" }).where("next_attempt_ms", "<=", now), now);
@@ -108,16 +110,16 @@ export function startWebhookWorker(deps: CoreDeps, options: WorkerOptions = {}):
       picked.push(c.id);
       if (picked.length === free) break;
     }
-    return leaseDeliveries(db, picked, `${owner}:${++claims}`, config.leaseMs, true);
+    return loadJobs(db, await leaseDeliveries(db, picked, `${owner}:${++claims}`, config.leaseMs, true));
   }
 
-  function start(row: DeliveryRow): void {
-    const endpointId = row.webhook_endpoint_id;
+  function start(job: DeliveryJob): void {
+    const endpointId = job.delivery.webhook_endpoint_id;
     perEndpoint.set(endpointId, (perEndpoint.get(endpointId) ?? 0) + 1);
-    const task = attemptDelivery(env, row, row.lease_owner!)
+    const task = runJob(env, job)
       .catch((err: unknown) => {
         // The lease expires and another attempt follows; nothing is lost.
-        console.error(`webhook delivery ${row.id} errored: ${(err as Error).message}`);
+        console.error(`webhook delivery ${job.delivery.id} errored: ${(err as Error).message}`);
       })
       .then(() => {
         inFlight.delete(task);
@@ -148,7 +150,7 @@ export function startWebhookWorker(deps: CoreDeps, options: WorkerOptions = {}):
         }
         const free = config.concurrency - inFlight.size;
         const claimed = free > 0 ? await claim(free) : [];
-        for (const row of claimed) start(row);
+        for (const job of claimed) start(job);
         if (claimed.length > 0 || dirty) continue;
         let waitMs = config.pollMs;
         if (free > 0) {
@@ -179,6 +181,7 @@ export function startWebhookWorker(deps: CoreDeps, options: WorkerOptions = {}):
       wake?.();
       await loop;
       await Promise.all([...inFlight]);
+      await env.recorder.idle();
     },
   };
 }
