@@ -211,6 +211,11 @@ export class Router<T> {
     return this.walk(root, segments, 0, "");
   }
 
+  /** Every method (upper-case, sorted) that has at least one route. */
+  methods(): string[] {
+    return [...this.tries.keys()].sort();
+  }
+
   /** The methods (upper-case) that have a route for `path`: the `Allow` of a 405. */
   allowed(path: string): string[] {
     return [...this.tries.keys()].filter((m) => this.match(m, path) !== undefined);

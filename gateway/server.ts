@@ -6,6 +6,7 @@
 import http from "node:http";
 import type { FileRegistry } from "@bufbuild/protobuf";
 import type { CallResult, Dispatcher, Metadata } from "../server/pipeline/types";
+import { corsHeaders, preflightHeaders } from "./cors";
 import { loadRegistry } from "./descriptors";
 import { decodeStatusDetails, errorBody, fallbackDetail, gatewayErrors, httpStatusOf, newGatewayRequestId } from "./errors";
 import type { Router } from "./http-rule";
@@ -86,6 +87,7 @@ function sendError(res: http.ServerResponse, status: number, detail: ErrorDetail
     return;
   }
   const body = errorBody(detail, requestId);
+  corsHeaders(res.req, extra);
   res.writeHead(status, {
     ...extra,
     "Request-Id": requestId,
@@ -130,6 +132,8 @@ export function createGateway(options: GatewayOptions): http.Server {
   const router: Router<Route> = buildRouter(options.registry ?? loadRegistry());
   const { dispatcher } = options;
   const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  // Every method the API uses, for CORS preflights (the same list as envoy.yaml's CORS policy).
+  const corsMethods = router.methods().join(",");
   const extras = new Map<string, ExtraRoute>();
   for (const r of options.extraRoutes ?? []) extras.set(`${r.method.toUpperCase()} ${r.path}`, r);
 
@@ -150,6 +154,12 @@ export function createGateway(options: GatewayOptions): http.Server {
     const match = router.match(method, path);
     if (!match) {
       const allow = router.allowed(path);
+      if (method === "OPTIONS" && allow.length > 0) {
+        // A CORS preflight (or a plain OPTIONS): which methods the path takes.
+        res.writeHead(200, { ...preflightHeaders(req, corsMethods), Allow: allow.join(", "), "Request-Id": requestIdFor(req), "Content-Length": 0 });
+        res.end();
+        return;
+      }
       if (allow.length > 0) {
         const [status, detail] = gatewayErrors.methodNotAllowed(method, path, allow);
         return sendError(res, status, detail, requestIdFor(req), { Allow: allow.join(", ") });
@@ -176,7 +186,7 @@ export function createGateway(options: GatewayOptions): http.Server {
     const result = await dispatcher.unary(route.rpcPath, request, metadata);
     if (result.code !== 0 || !result.response) return sendCallError(res, result, req);
     const out = decodeResponse(route, result.response);
-    const headers = responseHeaders(result.headers, {});
+    const headers = responseHeaders(result.headers, corsHeaders(req, {}));
     headers["Content-Type"] = out.contentType;
     headers["Content-Length"] = typeof out.body === "string" ? Buffer.byteLength(out.body) : out.body.byteLength;
     headers["Request-Id"] ??= requestIdFor(req);
@@ -194,7 +204,7 @@ export function createGateway(options: GatewayOptions): http.Server {
     const start = (headers: Record<string, string>) => {
       if (started) return;
       started = true;
-      const out = responseHeaders(headers, {});
+      const out = responseHeaders(headers, corsHeaders(req, {}));
       out["Request-Id"] ??= requestIdFor(req);
       out["Content-Type"] = "text/event-stream";
       out["Cache-Control"] = "no-cache";

@@ -168,3 +168,34 @@ describe("requests node:http cannot parse", () => {
     expect(JSON.parse(out.split("\r\n\r\n")[1]).error.code).toBe("request_headers_too_large");
   });
 });
+
+describe("CORS (browsers calling with a publishable key)", () => {
+  it("answers a preflight for an API path with the methods and headers browsers may use", async () => {
+    const res = await fetch(`${inProcess}/v1/payment_methods`, {
+      method: "OPTIONS",
+      headers: { origin: "https://shop.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://shop.example");
+    expect(res.headers.get("access-control-allow-methods")).toBe("DELETE,GET,POST");
+    expect(res.headers.get("access-control-allow-headers")).toContain("idempotency-key");
+    expect(res.headers.get("allow")).toBe("GET, POST");
+    expect(res.headers.get("request-id")).toMatch(/^req_/);
+  });
+
+  it("lets the browser read the request id and rate-limit headers, on errors too", async () => {
+    for (const base of [inProcess, overGrpc]) {
+      const res = await fetch(`${base}/v1/refunds/re_1`, { headers: { origin: "https://shop.example" } });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("access-control-allow-origin")).toBe("https://shop.example");
+      expect(res.headers.get("access-control-expose-headers")).toContain("request-id");
+    }
+    const noOrigin = await fetch(`${inProcess}/v1/refunds/re_1`);
+    expect(noOrigin.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("does not answer a preflight for a path the API does not have", async () => {
+    const res = await fetch(`${inProcess}/v1/nothing`, { method: "OPTIONS", headers: { origin: "https://shop.example" } });
+    expect(res.status).toBe(404);
+  });
+});

@@ -3,7 +3,7 @@
 // `chromium`, driven by playwright-core) opens it and sees the amount and
 // the card's last4.
 import { existsSync } from "node:fs";
-import type { Server } from "node:http";
+import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer } from "node:net";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,6 +81,37 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("receipt page in headl
     expect(text.toLowerCase()).toContain("mastercard");
     expect(foreign).toEqual([]);
     await page.close();
+  });
+
+  it("lets a page on a merchant's own origin create a payment method with the publishable key (CORS)", async () => {
+    // The merchant's checkout page: another origin than the API.
+    const shop = createHttpServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<!doctype html><title>shop</title><p>checkout</p>");
+    });
+    await new Promise<void>((resolve) => shop.listen(0, "127.0.0.1", resolve));
+    const shopOrigin = `http://localhost:${(shop.address() as { port: number }).port}`;
+    try {
+      const page = await browser.newPage();
+      await page.goto(shopOrigin);
+      const result = await page.evaluate(
+        async ({ api, key, year }) => {
+          const res = await fetch(`${api}/v1/payment_methods`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "idempotency-key": "browser-1" },
+            body: JSON.stringify({ type: "card", card: { number: "4242424242424242", exp_month: 12, exp_year: year, cvc: "123" } }),
+          });
+          return { status: res.status, requestId: res.headers.get("request-id"), body: await res.json() };
+        },
+        { api: base, key: core.keys.publishable, year: new Date().getUTCFullYear() + 2 },
+      );
+      expect(result.status).toBe(200);
+      expect(result.body).toMatchObject({ object: "payment_method", card: { last4: "4242" } });
+      expect(result.requestId).toMatch(/^req_/);
+      await page.close();
+    } finally {
+      await new Promise((resolve) => shop.close(resolve));
+    }
   });
 
   it("answers an unknown charge's receipt in the API's error format", async () => {
