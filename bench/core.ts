@@ -33,7 +33,7 @@ export async function benchControl(msg: { type: string }): Promise<object | unde
   if (!running) return undefined;
   const db = running.deps.db;
   if (msg.type === "webhooks-status") {
-    const rows = await db("webhook_deliveries").select("status").count({ n: "*" }).groupBy("status");
+    const rows: Array<{ status: string; n: number | string }> = await db("webhook_deliveries").select("status").count({ n: "*" }).groupBy("status");
     return { type: "webhooks-status", counts: Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])) };
   }
   if (msg.type === "webhooks-start") {
