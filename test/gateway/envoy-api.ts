@@ -23,6 +23,7 @@ export const ENVOY_API_FILES = [
   "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
   "envoy/extensions/filters/http/grpc_json_transcoder/v3/transcoder.proto",
   "envoy/extensions/filters/http/lua/v3/lua.proto",
+  "envoy/extensions/filters/http/cors/v3/cors.proto",
   "envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto",
   "envoy/extensions/filters/http/router/v3/router.proto",
   "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",

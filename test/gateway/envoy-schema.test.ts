@@ -8,6 +8,8 @@ import { fromJson, type FileRegistry, type JsonObject, type JsonValue } from "@b
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { allMethods, httpRules, loadRegistry } from "../../gateway/descriptors";
+import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE } from "../../gateway/cors";
+import { buildRouter } from "../../gateway/transcoder";
 import { loadEnvoyApi } from "./envoy-api";
 import { validateRules } from "./pgv";
 
@@ -73,9 +75,23 @@ describe("envoy.yaml", () => {
 
   it("runs the Lua error filter before the transcoder and the router last, with the script present", () => {
     const names = rest(config()).http_filters.map((f: any) => f.name);
-    expect(names).toEqual(["envoy.filters.http.local_ratelimit", "envoy.filters.http.lua", "envoy.filters.http.grpc_json_transcoder", "envoy.filters.http.router"]);
-    const lua = rest(config()).http_filters[1].typed_config.default_source_code.filename;
+    expect(names).toEqual([
+      "envoy.filters.http.cors",
+      "envoy.filters.http.local_ratelimit",
+      "envoy.filters.http.lua",
+      "envoy.filters.http.grpc_json_transcoder",
+      "envoy.filters.http.router",
+    ]);
+    const lua = rest(config()).http_filters.find((f: any) => f.name === "envoy.filters.http.lua").typed_config.default_source_code.filename;
     expect(existsSync(`${ROOT}${lua}`)).toBe(true);
+  });
+
+  it("has the Node gateway's CORS policy (gateway/cors.ts)", () => {
+    const policy = rest(config()).route_config.virtual_hosts[0].typed_per_filter_config["envoy.filters.http.cors"];
+    expect(policy.allow_headers).toBe(CORS_ALLOW_HEADERS);
+    expect(policy.expose_headers).toBe(CORS_EXPOSE_HEADERS);
+    expect(policy.max_age).toBe(CORS_MAX_AGE);
+    expect(policy.allow_methods).toBe(buildRouter(loadRegistry()).methods().join(","));
   });
 
   it("has no timeout on the streaming route and passes gRPC straight through on a second listener", () => {
