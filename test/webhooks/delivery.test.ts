@@ -11,6 +11,8 @@ import { startReceiver, verifyWebhookSignature, waitFor, type Receiver } from ".
 
 // Test mode retries after 0.3 s, 0.6 s, 1.2 s (±20 % jitter), then fails.
 const SCHEDULE = [0.3, 0.6, 1.2];
+/** A receiver has this long to answer (10 s in production). */
+const TIMEOUT_MS = 1000;
 
 describe.each(BACKENDS)("webhook delivery (%s)", (backend) => {
   let core: TestCore;
@@ -20,7 +22,7 @@ describe.each(BACKENDS)("webhook delivery (%s)", (backend) => {
   let endpoint: WebhookEndpoint;
 
   beforeAll(async () => {
-    core = await startTestCore({ backend, webhookWorker: { config: { testSchedule: SCHEDULE, pollMs: 200 } } });
+    core = await startTestCore({ backend, webhookWorker: { config: { testSchedule: SCHEDULE, pollMs: 200, timeoutMs: TIMEOUT_MS } } });
     endpoints = core.client(WebhookEndpointServiceClient);
     customers = core.client(CustomerServiceClient);
     receiver = await startReceiver();
@@ -152,6 +154,48 @@ describe.each(BACKENDS)("webhook delivery (%s)", (backend) => {
     expect(resent.value!.webhook_delivery!.attempts.at(-1)!.response_status).toBe(200);
     const after = await core.deps.db("events").where({ id: event.id }).first();
     expect(Number(after.pending_webhooks)).toBe(0);
+  });
+
+  it("counts a receiver slower than the timeout as a failed attempt", async () => {
+    let release: (() => void) | undefined;
+    const released = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    receiver.respond = async () => {
+      if (++calls === 1) await released; // answers only after the worker gave up
+      return 200;
+    };
+    const res = await call(customers, "createCustomer", { email: "slow@example.com", metadata: {} }, core.metadata(core.keys.secret));
+    const customerId = res.value!.customer!.id;
+    const event = await core.deps.db("events").where({ type: "customer.created" }).whereLike("data", `%${customerId}%`).first();
+    const d = await waitFor(async () => {
+      const l = await call(endpoints, "listWebhookDeliveries", { webhook_endpoint: "", event: event.id }, core.metadata(core.keys.secret));
+      return l.value!.data[0]?.status === "succeeded" ? l.value!.data[0] : undefined;
+    }, 15_000, "delivery after a timeout");
+    release!();
+    expect(d.attempts[0].error).toBe("timeout");
+    expect(d.attempts[0].latency_ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+    expect(d.attempts[1].response_status).toBe(200);
+  });
+
+  it("keeps delivering to other endpoints while one endpoint hangs", async () => {
+    const slow = await startReceiver();
+    let releaseSlow: (() => void) | undefined;
+    const slowGate = new Promise<void>((r) => (releaseSlow = r));
+    slow.respond = async () => {
+      await slowGate;
+      return 200;
+    };
+    receiver.respond = () => 200;
+    const slowEp = (await call(endpoints, "createWebhookEndpoint", { url: slow.url, enabled_events: ["customer.created"], metadata: {} }, core.metadata(core.keys.secret))).value!.webhook_endpoint!;
+    const before = receiver.received.length;
+    const made = await Promise.all(Array.from({ length: 40 }, (_, i) => call(customers, "createCustomer", { email: `busy${i}@example.com`, metadata: {} }, core.metadata(core.keys.secret))));
+    const ids = new Set(made.map((m) => m.value!.customer!.id));
+    // The fast endpoint gets all 40 while the slow one has answered none.
+    await waitFor(() => receiver.received.slice(before).filter((r) => ids.has(JSON.parse(r.body).data.object.id)).length === 40, 10_000, "40 fast deliveries");
+    expect(slow.received).toHaveLength(0);
+    releaseSlow!();
+    await call(endpoints, "deleteWebhookEndpoint", { id: slowEp.id }, core.metadata(core.keys.secret));
+    await slow.close();
   });
 
   it("records a refused connection as an attempt error", async () => {
