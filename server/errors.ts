@@ -150,7 +150,41 @@ export const unavailable = (message = "The service is temporarily unavailable. R
 
 /** Anything thrown → an ApiError (unknown failures become a generic api_error). */
 export function toApiError(err: unknown): ApiError {
-  return err instanceof ApiError ? err : internalError();
+  if (err instanceof ApiError) return err;
+  return isInfrastructureOutage(err) ? unavailable() : internalError();
+}
+
+/**
+ * Error codes of a database or network that is down or overloaded for now:
+ * refused or dropped connections, PostgreSQL's connection-class (08xxx) and
+ * shutdown (57P0x) states, a busy SQLite file. A retry later can succeed, so
+ * the client gets UNAVAILABLE (503) instead of an internal error.
+ */
+const OUTAGE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+  "08000",
+  "08001",
+  "08003",
+  "08004",
+  "08006",
+  "57P01",
+  "57P02",
+  "57P03",
+  "SQLITE_BUSY",
+  "SQLITE_LOCKED",
+]);
+
+function isInfrastructureOutage(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string" && OUTAGE_CODES.has(code)) return true;
+  // knex: no pooled connection could be had in time; pg: the socket closed under a query.
+  return err.name === "KnexTimeoutError" || /Connection terminated|connection timeout|Client has encountered a connection error/i.test(err.message);
 }
 
 /** The type URL under which ErrorDetail travels in google.rpc.Status.details. */

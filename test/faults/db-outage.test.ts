@@ -114,13 +114,7 @@ describe("PostgreSQL goes away and comes back", () => {
     }
   }, 60_000);
 
-  // KNOWN BUG (server/errors.ts, platform): toApiError turns every non-ApiError into
-  // internal_error (INTERNAL → 500), so a refused or dropped database connection
-  // (pg ECONNREFUSED / "Connection terminated", knex acquire timeouts, SQLITE_BUSY)
-  // reaches the merchant as a 500 "unexpected error" instead of UNAVAILABLE → 503
-  // `service_unavailable` ("retry later"), which is what SDK retries key on. Flip to
-  // `it` once connection-class errors map to `unavailable()`.
-  it.fails("answers 503 service_unavailable (not 500 internal_error) while the database is unreachable", () => {
+  it("answers 503 service_unavailable (not 500 internal_error) while the database is unreachable", () => {
     for (const a of outageAnswers) {
       expect(a.status).toBe(503);
       expect(a.body.error.code).toBe("service_unavailable");
