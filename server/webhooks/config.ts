@@ -16,7 +16,7 @@
  */
 export const LIVE_SCHEDULE_SECONDS = [60, 300, 900, 1800, 3600, 7200, 10800, 14400, 18000, 21600, 25200, 28800, 32400, 36000, 43200];
 
-/** Test mode: 7 attempts within about an hour and a half, so developers see the end state the same day. */
+/** Test mode: 7 attempts within about 80 minutes, so developers see the end state the same day. */
 export const TEST_SCHEDULE_SECONDS = [5, 15, 60, 300, 900, 3600];
 
 /** The worker's settings. */
