@@ -45,7 +45,7 @@ async function call(method: string, path: string, body?: Json): Promise<{ status
     headers: { Authorization: `Bearer ${key}`, ...(body ? { "Content-Type": "application/json" } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
-  return { status: res.status, json: await res.json() };
+  return { status: res.status, json: (await res.json()) as Json };
 }
 
 /** Calls the route and checks the body against the document; returns the body. */
