@@ -14,7 +14,7 @@ elif git cat-file -e "$against:buf.yaml" 2>/dev/null; then
   tmp=$(mktemp -d)
   git archive "$against" proto buf.yaml | tar -x -C "$tmp"
   cp -r proto_deps "$tmp/"
-  (cd "$tmp" && "$OLDPWD/node_modules/.bin/buf" build -o image.binpb)
+  (cd "$tmp" && "$OLDPWD/node_modules/.bin/buf" build proto -o image.binpb)
   npx buf breaking proto --against "$tmp/image.binpb"
   rm -rf "$tmp"
   echo "buf breaking: no breaking change against $against"
