@@ -19,7 +19,7 @@ import * as paymentIntents from "../../gen/payments/v1/payment_intents";
 import * as paymentMethods from "../../gen/payments/v1/payment_methods";
 import * as refunds from "../../gen/payments/v1/refunds";
 import * as webhookEndpoints from "../../gen/payments/v1/webhook_endpoints";
-import { APIConnectionError, errorClassFor, type PaymentsError } from "./errors";
+import { APIConnectionError, APIError, errorClassFor, type PaymentsError } from "./errors";
 
 /** Options of createClient. */
 export interface GrpcClientOptions {
@@ -135,7 +135,10 @@ const HTTP_OF_TYPE: Record<string, number> = {
 export function toPaymentsError(err: grpc.ServiceError): PaymentsError {
   const raw = errorDetailOf(err.metadata?.get("grpc-status-details-bin")[0] as Buffer | undefined);
   if (!raw) {
-    return new APIConnectionError(err.details || err.message, { type: err.code === grpc.status.UNAVAILABLE ? "api_connection_error" : "api_error", statusCode: 0 });
+    // No error object: the core was not reached (or not in time), or something else answered.
+    const unreached = err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED;
+    const Class = unreached ? APIConnectionError : APIError;
+    return new Class(err.details || err.message, { type: unreached ? "api_connection_error" : "api_error", statusCode: unreached ? 0 : 500 });
   }
   const Class = errorClassFor(raw.type);
   return new Class(raw.message, { type: raw.type, statusCode: HTTP_OF_TYPE[raw.type] ?? 500, raw });

@@ -6,7 +6,7 @@ import net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { CustomerServiceService } from "../../gen/payments/v1/customers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuthenticationError, CardError, InvalidRequestError } from "../../sdk/typescript/index";
+import { APIConnectionError, AuthenticationError, CardError, InvalidRequestError } from "../../sdk/typescript/index";
 import { createClient, serviceConfig, type PaymentsGrpcClient } from "../../sdk/typescript/grpc";
 import { startTestCore, type TestCore } from "../support/core";
 
@@ -101,6 +101,7 @@ describe("gRPC client helper", () => {
     try {
       const started = Date.now();
       const err = await stuck.customers.list({}).catch((e) => e);
+      expect(err).toBeInstanceOf(APIConnectionError);
       expect(err.message).toMatch(/deadline/i);
       expect(Date.now() - started).toBeLessThan(5000);
     } finally {
