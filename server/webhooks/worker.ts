@@ -93,11 +93,14 @@ export function startWebhookWorker(deps: CoreDeps, options: WorkerOptions = {}):
     if (s.deliveries) poke();
   });
 
+  /** Endpoints with all their slots of this process in use. */
+  const saturated = () => [...perEndpoint].filter(([, n]) => n >= config.endpointConcurrency).map(([id]) => id);
+
   async function claim(free: number): Promise<DeliveryJob[]> {
     const now = Date.now();
-    const saturated = [...perEndpoint].filter(([, n]) => n >= config.endpointConcurrency).map(([id]) => id);
+    const full = saturated();
     let q = leaseFree(db("webhook_deliveries").select("id", "webhook_endpoint_id").where({ status: "pending" }).where("next_attempt_ms", "<=", now), now);
-    if (saturated.length > 0) q = q.whereNotIn("webhook_endpoint_id", saturated);
+    if (full.length > 0) q = q.whereNotIn("webhook_endpoint_id", full);
     const candidates = (await q.orderBy("next_attempt_ms", "asc").limit(free * 2)) as Array<{ id: string; webhook_endpoint_id: string }>;
     // Take at most the endpoint's free slots, so one slow endpoint cannot
     // fill the process's slots and hold up everyone else.
@@ -133,7 +136,11 @@ export function startWebhookWorker(deps: CoreDeps, options: WorkerOptions = {}):
 
   /** When the next delivery falls due (ms), or undefined if none is scheduled. */
   async function nextDue(): Promise<number | undefined> {
-    const row = (await leaseFree(db("webhook_deliveries").where({ status: "pending" }), Date.now()).min({ due: "next_attempt_ms" }).first()) as
+    // Saturated endpoints are left out: a finishing delivery wakes the loop for them.
+    let q = leaseFree(db("webhook_deliveries").where({ status: "pending" }), Date.now());
+    const full = saturated();
+    if (full.length > 0) q = q.whereNotIn("webhook_endpoint_id", full);
+    const row = (await q.min({ due: "next_attempt_ms" }).first()) as
       | { due: number | string | null }
       | undefined;
     return row?.due == null ? undefined : Number(row.due);
