@@ -31,6 +31,12 @@ export interface GoldenCase {
   expectText?: string[];
   /** Names for values of the response, by dotted path (`charges.data.0.id`). */
   capture?: Record<string, string>;
+  /**
+   * What Envoy answers instead, where its own replies differ from the Node
+   * gateway's (its transcoder's local replies carry no `param`, and a wrong
+   * method is an unknown route to it).
+   */
+  envoy?: Pick<GoldenCase, "status" | "expect" | "expectHeaders">;
 }
 
 /** The customer of the API design's example payment intent (the runner creates it). */
@@ -364,11 +370,50 @@ export const GOLDEN: GoldenCase[] = [
 
   // --- The gateway's own errors -------------------------------------------------
   { name: "an unknown route", method: "GET", path: "/v1/nothing", status: 404, expect: error("invalid_request_error", "route_not_found") },
-  { name: "a wrong method", method: "DELETE", path: "/v1/payment_intents/{pi}", status: 405, expect: error("invalid_request_error", "method_not_allowed"), expectHeaders: { allow: "GET, POST" } },
-  { name: "a body that is not JSON", method: "POST", path: "/v1/customers", body: "{email:", status: 400, expect: error("invalid_request_error", "parameter_invalid", { param: "body" }) },
-  { name: "a field of the wrong type", method: "POST", path: "/v1/payment_intents", body: { amount: "twenty", currency: "usd" }, status: 400, expect: error("invalid_request_error", "parameter_invalid", { param: "amount" }) },
-  { name: "an unknown field", method: "POST", path: "/v1/customers", body: { email: "a@b.c", colour: "red" }, status: 400, expect: error("invalid_request_error", "parameter_unknown", { param: "colour" }) },
-  { name: "an unknown query parameter", method: "GET", path: "/v1/customers?colour=red", status: 400, expect: error("invalid_request_error", "parameter_unknown", { param: "colour" }) },
+  {
+    name: "a wrong method",
+    method: "DELETE",
+    path: "/v1/payment_intents/{pi}",
+    status: 405,
+    expect: error("invalid_request_error", "method_not_allowed"),
+    expectHeaders: { allow: "GET, POST" },
+    envoy: { status: 404, expect: error("invalid_request_error", "route_not_found"), expectHeaders: {} },
+  },
+  {
+    name: "a body that is not JSON",
+    method: "POST",
+    path: "/v1/customers",
+    body: "{email:",
+    status: 400,
+    expect: error("invalid_request_error", "parameter_invalid", { param: "body" }),
+    envoy: { status: 400, expect: error("invalid_request_error", "parameter_invalid") },
+  },
+  {
+    name: "a field of the wrong type",
+    method: "POST",
+    path: "/v1/payment_intents",
+    body: { amount: "twenty", currency: "usd" },
+    status: 400,
+    expect: error("invalid_request_error", "parameter_invalid", { param: "amount" }),
+    envoy: { status: 400, expect: error("invalid_request_error", "parameter_invalid") },
+  },
+  {
+    name: "an unknown field",
+    method: "POST",
+    path: "/v1/customers",
+    body: { email: "a@b.c", colour: "red" },
+    status: 400,
+    expect: error("invalid_request_error", "parameter_unknown", { param: "colour" }),
+    envoy: { status: 400, expect: error("invalid_request_error", "parameter_invalid") },
+  },
+  {
+    name: "an unknown query parameter",
+    method: "GET",
+    path: "/v1/customers?colour=red",
+    status: 400,
+    expect: error("invalid_request_error", "parameter_unknown", { param: "colour" }),
+    envoy: { status: 400, expect: error("invalid_request_error", "parameter_invalid") },
+  },
   {
     name: "a body over 1 MiB",
     method: "POST",

@@ -197,7 +197,7 @@ describe.skipIf(!envoyBinary)("golden cases, Envoy", () => {
   });
 
   it("passes every case", async () => {
-    const outcomes = await runGolden(base, GOLDEN, keys);
+    const outcomes = await runGolden(base, GOLDEN, keys, "envoy");
     expect(report(outcomes)).toEqual([]);
   });
 });

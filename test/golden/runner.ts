@@ -92,11 +92,12 @@ function normalize(text: string, ids: Map<string, string>): string {
 }
 
 /** Runs every case in order against `base` (e.g. `http://127.0.0.1:8080`). */
-export async function runGolden(base: string, cases: GoldenCase[], keys: Keys): Promise<Outcome[]> {
+export async function runGolden(base: string, cases: GoldenCase[], keys: Keys, target: "node" | "envoy" = "node"): Promise<Outcome[]> {
   const vars: Record<string, string> = {};
   const ids = new Map<string, string>();
   const outcomes: Outcome[] = [];
-  for (const c of cases) {
+  for (const golden of cases) {
+    const c = target === "envoy" && golden.envoy ? { ...golden, ...golden.envoy } : golden;
     try {
       outcomes.push(await runCase(base, c, keys, vars, ids));
     } catch (err) {
