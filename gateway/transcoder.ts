@@ -244,7 +244,14 @@ export function encodeRequest(route: Route, bindings: Binding[], query: string, 
     const field = fieldAt(route.input, b.fieldPath, route.template);
     const dotted = b.fieldPath.join(".");
     bound.add(dotted);
-    setPath(json, b.fieldPath, textValue(field, b.value, dotted));
+    const value = textValue(field, b.value, dotted);
+    // A body that names the same field differently is refused, as Envoy's
+    // reject_binding_body_field_collisions does (the same value is fine).
+    const inBody = b.fieldPath.reduce<JsonValue | undefined>((v, k) => (isObject(v) ? v[k] : undefined), json);
+    if (inBody !== undefined && inBody !== null && String(inBody) !== String(value)) {
+      throw GatewayError.of(gatewayErrors.invalidParam(dotted, `The ${dotted} in the body does not match the ${dotted} in the URL.`));
+    }
+    setPath(json, b.fieldPath, value);
   }
   if (query) applyQuery(route, json, query, bound);
   let message;

@@ -165,6 +165,12 @@ describe("a new annotated service, routed without touching the gateway", () => {
     expect(res.status).toBe(200);
     expect(last().request).toEqual({ shelf: "s1", id: "b7", channel: "web", regions: [1, 2] });
     expect(res.text).toBe('{"name":"b7","title":"web","pages":0,"tags":[],"draft":false,"isbn":"0"}');
+    // The body may repeat a path variable, not contradict it.
+    const same = await call(base, "POST", "/v1/shelves/s1/books/b7:publish", { id: "b7", channel: "web" });
+    expect(same.status).toBe(200);
+    const clash = await call(base, "POST", "/v1/shelves/s1/books/b7:publish", { id: "b8" });
+    expect(clash.status).toBe(400);
+    expect(clash.json.error).toMatchObject({ code: "parameter_invalid", param: "id" });
     // With body "*", every field comes from the body: query parameters are unknown.
     const q = await call(base, "POST", "/v1/shelves/s1/books/b7:publish?channel=x", {});
     expect(q.json.error).toMatchObject({ code: "parameter_unknown", param: "channel" });
