@@ -27,7 +27,7 @@ const WARMUP = QUICK ? 0.5 : 1;
 const ONLY = process.env.BENCH_ONLY?.split(",").filter(Boolean);
 const CONCURRENCY = QUICK ? [16] : [1, 16, 64];
 const PROFILE_DIR = fileURLToPath(new URL("./profiles/", import.meta.url));
-const RESULTS = fileURLToPath(new URL("./results.json", import.meta.url));
+const RESULTS = process.env.BENCH_RESULTS ?? fileURLToPath(new URL("./results.json", import.meta.url));
 
 const results: CaseResult[] = [];
 const notes: string[] = [];
@@ -226,7 +226,7 @@ async function soak(): Promise<void> {
   const backend = benchBackends(true)[0];
   const minutes = Number(process.env.SOAK_MINUTES ?? 10);
   const rate = Number(process.env.SOAK_RATE ?? 200);
-  console.log(`soak: ${minutes} min at ${rate} REST flows/s on ${backend.label}; one line per minute`);
+  console.log(`soak: ${minutes} min at ${rate} REST flows/s on ${backend.label}; one line per minute (SOAK_MINUTES, SOAK_RATE, SOAK_TICK_SECONDS)`);
   const { child, info } = await startServer({ kind: "core", options: backend.options });
   const spec: LoadSpec = {
     kind: "rest-flow",
@@ -236,7 +236,7 @@ async function soak(): Promise<void> {
     warmupSeconds: 0,
     key: info.extra?.secretKey,
     rate,
-    reportEverySeconds: 60,
+    reportEverySeconds: Number(process.env.SOAK_TICK_SECONDS ?? 60),
   };
   let minute = 0;
   const ticks: object[] = [];
@@ -248,7 +248,7 @@ async function soak(): Promise<void> {
     const line = { minute, flowsPerSec: r.ops / r.seconds, p50: r.p50, p99: r.p99, errors: r.errors, rssMb: s.rss / 2 ** 20 };
     ticks.push(line);
     console.log(
-      `  min ${String(minute).padStart(2)}  ${line.flowsPerSec.toFixed(0)} flows/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  rss ${line.rssMb.toFixed(0)} MB`,
+      `  tick ${String(minute).padStart(2)}  ${line.flowsPerSec.toFixed(0)} flows/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  rss ${line.rssMb.toFixed(0)} MB`,
     );
   });
   await child.stop();
