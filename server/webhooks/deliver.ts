@@ -86,7 +86,7 @@ function errorCode(err: unknown): string {
  * a hostname that passed the check when the endpoint was saved cannot later
  * be pointed at an internal address (DNS rebinding).
  */
-const guardedLookup: LookupFunction = (hostname, options, callback) => {
+export const guardedLookup: LookupFunction = (hostname, options, callback) => {
   dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, "", 0);
     const list = addresses as LookupAddress[];

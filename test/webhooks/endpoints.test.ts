@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CustomerServiceClient } from "../../gen/payments/v1/customers";
 import { WebhookEndpointServiceClient } from "../../gen/payments/v1/webhook_endpoints";
+import { guardedLookup } from "../../server/webhooks/deliver";
 import { isInternalAddress } from "../../server/webhooks/ssrf";
 import { call } from "../support/grpc";
 import { BACKENDS, startTestCore, type TestCore } from "../support/core";
@@ -14,6 +15,10 @@ describe("SSRF address classes", () => {
     (ip) => expect(isInternalAddress(ip)).toBe(true),
   );
   it.each(["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "172.32.0.1"])("%s is public", (ip) => expect(isInternalAddress(ip)).toBe(false));
+  it("live connections refuse a hostname that resolves internally (DNS rebinding)", async () => {
+    const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => guardedLookup("localhost", {}, (e) => resolve(e)));
+    expect(err?.code).toBe("ERR_SSRF_BLOCKED");
+  });
 });
 
 describe.each(BACKENDS)("webhook endpoints API (%s)", (backend) => {
@@ -69,6 +74,25 @@ describe.each(BACKENDS)("webhook endpoints API (%s)", (backend) => {
     expect(local.error).toBeUndefined();
     expect(local.value!.webhook_endpoint!.livemode).toBe(false);
     await call(endpoints, "deleteWebhookEndpoint", { id: local.value!.webhook_endpoint!.id }, md());
+  });
+
+  it("refuses at delivery time a live endpoint that now points at an internal address", async () => {
+    // As if the hostname had resolved to a public address when saved and to loopback now.
+    const { db } = core.deps;
+    const created = await call(endpoints, "createWebhookEndpoint", { url: "https://8.8.8.8/hook", enabled_events: ["customer.created"], metadata: {} }, live());
+    const ep = created.value!.webhook_endpoint!;
+    await db("webhook_endpoints").where({ id: ep.id }).update({ url: receiver.url.replace("http:", "https:").replace("127.0.0.1", "localhost") });
+    const before = receiver.received.length;
+    const cus = await call(customers, "createCustomer", { metadata: {} }, live());
+    expect(cus.error).toBeUndefined();
+    const d = await waitFor(async () => {
+      const l = await call(endpoints, "listWebhookDeliveries", { webhook_endpoint: ep.id, event: "" }, live());
+      return l.value!.data[0]?.attempts.length ? l.value!.data[0] : undefined;
+    });
+    expect(d.attempts[0].error).toBe("ssrf_blocked");
+    expect(d.livemode).toBe(true);
+    expect(receiver.received.length).toBe(before);
+    await call(endpoints, "deleteWebhookEndpoint", { id: ep.id }, live());
   });
 
   it("updates, lists newest first, isolates merchants and modes, and deletes", async () => {
