@@ -43,7 +43,7 @@ async function startServer(spec: ServerSpec): Promise<{ child: Child; info: Serv
   return { child, info };
 }
 
-async function stats(server: Child): Promise<{ rss: number; cpu: NodeJS.CpuUsage }> {
+async function stats(server: Child): Promise<{ rss: number; heapUsed: number; cpu: NodeJS.CpuUsage }> {
   return server.request({ type: "stats" }, "stats");
 }
 
@@ -245,10 +245,10 @@ async function soak(): Promise<void> {
     const r = msg.report as LoadReport;
     const s = await stats(child);
     minute++;
-    const line = { minute, flowsPerSec: r.ops / r.seconds, p50: r.p50, p99: r.p99, errors: r.errors, rssMb: s.rss / 2 ** 20 };
+    const line = { minute, flowsPerSec: r.ops / r.seconds, p50: r.p50, p99: r.p99, errors: r.errors, rssMb: s.rss / 2 ** 20, heapMb: s.heapUsed / 2 ** 20 };
     ticks.push(line);
     console.log(
-      `  tick ${String(minute).padStart(2)}  ${line.flowsPerSec.toFixed(0)} flows/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  rss ${line.rssMb.toFixed(0)} MB`,
+      `  tick ${String(minute).padStart(2)}  ${line.flowsPerSec.toFixed(0)} flows/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  rss ${line.rssMb.toFixed(0)} MB  heap ${line.heapMb.toFixed(0)} MB`,
     );
   });
   await child.stop();

@@ -119,7 +119,8 @@ if (process.send && import.meta.url === pathToFileURL(process.argv[1] ?? "").hre
         process.send!({ type: "failed", error: err instanceof Error ? err.stack ?? err.message : String(err) });
       }
     } else if (msg.type === "stats") {
-      process.send!({ type: "stats", rss: process.memoryUsage().rss, cpu: process.cpuUsage() });
+      const mem = process.memoryUsage();
+      process.send!({ type: "stats", rss: mem.rss, heapUsed: mem.heapUsed, cpu: process.cpuUsage() });
     } else if (msg.type === "profile-start") {
       // Profiles only the load, not start-up (module loading would dominate).
       profiler ??= new Session();
