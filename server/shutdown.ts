@@ -5,6 +5,7 @@
 // database), and exit 0. A payment is written in one transaction, so a call
 // cut at the deadline leaves either the whole payment or nothing.
 import type http from "node:http";
+import type { Socket } from "node:net";
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { ServingStatus, type HealthStatus } from "./health/grpc";
@@ -34,27 +35,56 @@ export function shutdownTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): nu
   return n;
 }
 
-function drainHttp(server: http.Server, deadline: Promise<void>): Promise<boolean> {
-  if (!server.listening) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    let done = false;
-    // close() stops accepting and resolves once every connection is gone;
-    // keep-alive connections that turn idle after their last response are
-    // closed as they do, so clients reconnect elsewhere.
-    server.close(() => {
-      done = true;
-      clearInterval(idle);
-      resolve(true);
-    });
-    server.closeIdleConnections();
-    const idle = setInterval(() => server.closeIdleConnections(), 25);
-    void deadline.then(() => {
-      if (done) return;
-      clearInterval(idle);
-      server.closeAllConnections();
-      resolve(false);
+/**
+ * Follows an HTTP server's connections so that shutdown can close the idle
+ * keep-alive ones without touching a connection whose first request has not
+ * been read yet (Node's closeIdleConnections() counts those as idle and
+ * resets them, which a client sees as a request cut mid-way).
+ */
+function trackConnections(server: http.Server): { drain(deadline: Promise<void>): Promise<boolean> } {
+  const inFlight = new Map<Socket, number>();
+  const served = new WeakSet<Socket>();
+  const answering = new Set<http.ServerResponse>();
+  let closing = false;
+  server.on("connection", (socket: Socket) => {
+    inFlight.set(socket, 0);
+    socket.once("close", () => inFlight.delete(socket));
+  });
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    served.add(socket);
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    // Once closing, every answer ends its connection; the client reconnects elsewhere.
+    if (closing && !res.headersSent) res.setHeader("Connection", "close");
+    answering.add(res);
+    res.once("close", () => {
+      answering.delete(res);
+      const left = (inFlight.get(socket) ?? 1) - 1;
+      inFlight.set(socket, left);
+      if (closing && left === 0) socket.end();
     });
   });
+  return {
+    drain(deadline) {
+      closing = true;
+      // Calls in flight tell keep-alive clients not to send another request on this connection.
+      for (const res of answering) if (!res.headersSent) res.setHeader("Connection", "close");
+      return new Promise((resolve) => {
+        let done = false;
+        // close() stops accepting and calls back once every connection is gone.
+        server.close(() => {
+          done = true;
+          resolve(true);
+        });
+        for (const [socket, count] of inFlight) if (count === 0 && served.has(socket)) socket.end();
+        void deadline.then(() => {
+          if (done) return;
+          server.closeAllConnections();
+          resolve(false);
+        });
+      });
+    },
+  };
 }
 
 function drainGrpc(server: grpc.Server, deadline: Promise<void>): Promise<boolean> {
@@ -75,6 +105,8 @@ function drainGrpc(server: grpc.Server, deadline: Promise<void>): Promise<boolea
 /** Builds the shutdown sequence; `shutdown()` runs it once and exits (0, or 1 if closing failed). */
 export function gracefulShutdown(options: ShutdownOptions): { shutdown(reason?: string): Promise<number> } {
   let running: Promise<number> | undefined;
+  // Connections are followed from now on (build this right after the servers start listening).
+  const httpServers = (options.httpServers ?? []).map(trackConnections);
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const timeoutMs = options.timeoutMs ?? 10_000;
 
@@ -87,7 +119,7 @@ export function gracefulShutdown(options: ShutdownOptions): { shutdown(reason?: 
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
     const drained = await Promise.all([
-      ...(options.httpServers ?? []).map((s) => drainHttp(s, deadline)),
+      ...httpServers.map((s) => s.drain(deadline)),
       ...(options.grpcServers ?? []).map((s) => drainGrpc(s, deadline)),
     ]);
     clearTimeout(timer);
