@@ -53,11 +53,27 @@ export function eventBody(row: EventRow): string {
   return JSON.stringify(toCanonicalJson("payments.v1.Event", Event, toEvent(row)));
 }
 
+// Decrypted secrets by their stored (encrypted) form, so a busy endpoint's
+// secret is not decrypted for every delivery. Bounded; a rolled secret has a
+// new stored form, so an entry is never stale.
+const decrypted = new Map<string, string>();
+const DECRYPTED_MAX = 10_000;
+
+function secretOf(key: Buffer, stored: string): string {
+  let secret = decrypted.get(stored);
+  if (secret === undefined) {
+    secret = decryptSecret(key, stored);
+    if (decrypted.size >= DECRYPTED_MAX) decrypted.clear();
+    decrypted.set(stored, secret);
+  }
+  return secret;
+}
+
 /** The secrets that sign now: the current one, and the previous one during a roll. */
 export function signingSecrets(endpoint: EndpointRow, key: Buffer, nowSeconds: number): string[] {
-  const secrets = [decryptSecret(key, endpoint.secret_enc)];
+  const secrets = [secretOf(key, endpoint.secret_enc)];
   if (endpoint.old_secret_enc && Number(endpoint.old_secret_expires_at ?? 0) > nowSeconds) {
-    secrets.push(decryptSecret(key, endpoint.old_secret_enc));
+    secrets.push(secretOf(key, endpoint.old_secret_enc));
   }
   return secrets;
 }
@@ -169,6 +185,8 @@ export interface DeliveryJob {
   leaseToken: string;
   event?: EventRow;
   endpoint?: EndpointRow;
+  /** The event's body, printed once per batch however many endpoints get it. */
+  body?: string;
 }
 
 /** Loads the events and endpoints of leased deliveries: two queries for the whole batch. */
@@ -180,12 +198,13 @@ export async function loadJobs(db: Knex, deliveries: DeliveryRow[]): Promise<Del
   ]);
   const eventById = new Map(events.map((e) => [e.id, e]));
   const endpointById = new Map(endpoints.map((e) => [e.id, e]));
-  return deliveries.map((d) => ({
-    delivery: d,
-    leaseToken: d.lease_owner!,
-    event: eventById.get(d.event_id),
-    endpoint: endpointById.get(d.webhook_endpoint_id),
-  }));
+  const bodies = new Map<string, string>();
+  return deliveries.map((d) => {
+    const event = eventById.get(d.event_id);
+    let body = bodies.get(d.event_id);
+    if (event && body === undefined) bodies.set(d.event_id, (body = eventBody(event)));
+    return { delivery: d, leaseToken: d.lease_owner!, event, endpoint: endpointById.get(d.webhook_endpoint_id), body };
+  });
 }
 
 /**
@@ -220,7 +239,7 @@ export async function runJob(env: DeliveryEnv, job: DeliveryJob, manual = false)
   if (internal) {
     result = { error: "ssrf_blocked", latencyMs: 0 };
   } else {
-    const body = eventBody(event);
+    const body = job.body ?? eventBody(event);
     const signature = signatureHeader(signingSecrets(endpoint, env.secretKey, startedSeconds), startedSeconds, body);
     result = await post(endpoint.url, body, signature, config.timeoutMs, Boolean(endpoint.livemode));
   }
