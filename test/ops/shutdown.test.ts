@@ -57,13 +57,14 @@ type Outcome = (
 };
 
 /** One POST on a fresh connection (no keep-alive), classified. */
-async function post(port: number, path: string, key: string, body: unknown, idempotencyKey?: string): Promise<Outcome> {
+async function post(port: number, path: string, key: string, body: unknown, idempotencyKey?: string, agent?: http.Agent): Promise<Outcome> {
   const startedAt = performance.now();
-  const outcome = await send(port, path, key, body, idempotencyKey);
+  const outcome = await send(port, path, key, body, idempotencyKey, agent);
   return { ...outcome, startedAt, endedAt: performance.now(), idempotencyKey };
 }
 
-function send(port: number, path: string, key: string, body: unknown, idempotencyKey?: string): Promise<Outcome> {
+/** One POST, on a fresh connection unless a keep-alive `agent` is given. */
+function send(port: number, path: string, key: string, body: unknown, idempotencyKey?: string, agent?: http.Agent): Promise<Outcome> {
   const data = JSON.stringify(body);
   return new Promise((resolve) => {
     let sent = false;
@@ -74,7 +75,7 @@ function send(port: number, path: string, key: string, body: unknown, idempotenc
         port,
         path,
         method: "POST",
-        agent: false,
+        agent: agent ?? false,
         headers: {
           Authorization: `Bearer ${key}`,
           "Content-Type": "application/json",
@@ -170,13 +171,13 @@ async function run(databaseUrl: string): Promise<void> {
   let stopped = false;
   let completedPayments = 0;
 
-  const restLoop = async () => {
+  const restLoop = async (agent?: http.Agent) => {
     while (!stopped) {
-      const pm = await post(port, "/v1/payment_methods", key, { type: "card", card: { number: "4242424242424242", exp_month: 12, exp_year: 2034, cvc: "123" } }, randomBytes(8).toString("hex"));
+      const pm = await post(port, "/v1/payment_methods", key, { type: "card", card: { number: "4242424242424242", exp_month: 12, exp_year: 2034, cvc: "123" } }, randomBytes(8).toString("hex"), agent);
       outcomes.push(pm);
       if (pm.kind !== "completed") break;
       if (pm.status !== 200) continue;
-      const pi = await post(port, "/v1/payment_intents", key, { amount: 1500, currency: "usd", payment_method: pm.body.id, confirm: true }, randomBytes(8).toString("hex"));
+      const pi = await post(port, "/v1/payment_intents", key, { amount: 1500, currency: "usd", payment_method: pm.body.id, confirm: true }, randomBytes(8).toString("hex"), agent);
       outcomes.push(pi);
       if (pi.kind !== "completed") break;
       if (pi.status === 200) {
@@ -202,13 +203,16 @@ async function run(databaseUrl: string): Promise<void> {
     }
   };
 
-  const loops = [...Array.from({ length: 6 }, restLoop), grpcLoop()];
+  // Five clients opening a connection per request, two keeping theirs alive.
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  const loops = [...Array.from({ length: 5 }, () => restLoop()), restLoop(keepAlive), restLoop(keepAlive), grpcLoop()];
   await until("some payments", () => (completedPayments >= 20 ? true : undefined));
   const sigtermAt = performance.now();
   child.kill("SIGTERM");
   const code = await exited;
   stopped = true;
   await Promise.all(loops);
+  keepAlive.destroy();
   grpcClient.close();
   receiver.close();
 
