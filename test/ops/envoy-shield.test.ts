@@ -26,8 +26,12 @@ describe("Envoy's per-API-key shield", () => {
     envoy = loadEnvoyApi();
   });
 
-  it("is a LocalRateLimit Envoy's schema accepts, first in the REST chain, enabled and enforced for every request", () => {
-    expect(hcm.http_filters[0].name).toBe("envoy.filters.http.local_ratelimit");
+  it("is a LocalRateLimit Envoy's schema accepts, before the transcoder, enabled and enforced for every request", () => {
+    const names: string[] = hcm.http_filters.map((f: any) => f.name);
+    // Before anything that transcodes or reaches the core (CORS preflights may come first).
+    expect(names.indexOf("envoy.filters.http.local_ratelimit")).toBeGreaterThanOrEqual(0);
+    expect(names.indexOf("envoy.filters.http.local_ratelimit")).toBeLessThan(names.indexOf("envoy.filters.http.grpc_json_transcoder"));
+    expect(names.indexOf("envoy.filters.http.local_ratelimit")).toBeLessThan(names.indexOf("envoy.filters.http.lua"));
     const schema = envoy.getMessage("envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit")!;
     const { "@type": type, ...body } = shield;
     expect(type).toBe("type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit");
