@@ -57,6 +57,8 @@ export function eventHandlers(deps: CoreDeps): Handlers<typeof EventServiceServi
       } else {
         cursor = await latestSeq(db, scope);
       }
+      // The arguments are good: open the stream now rather than with the first event.
+      ctx.flushHeaders();
 
       // `dirty` is set by a commit signal that arrives while we read, so a
       // commit between the read and the wait is never slept through.

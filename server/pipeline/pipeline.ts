@@ -100,6 +100,13 @@ export class Pipeline implements Dispatcher {
         throw invalidParam("body", "The request message could not be decoded.");
       }
       const idempotencyKey = info.mutating ? metadata["idempotency-key"] || undefined : undefined;
+      let sentHeaders = false;
+      const flushHeaders = () => {
+        if (sink && !sentHeaders) {
+          sink.sendHeaders(headers);
+          sentHeaders = true;
+        }
+      };
       const ctx: CallContext = {
         requestId,
         method: path,
@@ -109,15 +116,12 @@ export class Pipeline implements Dispatcher {
         setHeader: (name, value) => {
           headers[name.toLowerCase()] = value;
         },
+        flushHeaders,
         signal: sink?.signal ?? new AbortController().signal,
       };
       if (sink) {
-        let sentHeaders = false;
         await handler(ctx, req, async (message) => {
-          if (!sentHeaders) {
-            sink.sendHeaders(headers);
-            sentHeaders = true;
-          }
+          flushHeaders();
           await sink.write(info.encode(message));
         });
         result = { code: 0, message: "", headers };

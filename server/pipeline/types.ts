@@ -76,6 +76,12 @@ export interface CallContext {
   idempotencyKey?: string;
   /** Adds a response header (initial metadata). */
   setHeader(name: string, value: string): void;
+  /**
+   * Server streams: sends the response headers now, before the first message,
+   * so a client sees the stream open while it waits for events. Errors after
+   * this travel as the stream's final status. No-op for unary calls.
+   */
+  flushHeaders(): void;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
 }

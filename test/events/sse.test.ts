@@ -96,6 +96,18 @@ describe.each(BACKENDS)("event stream over SSE (%s)", (backend) => {
     expect(all.map((e) => e.id)).toEqual(order.slice(0, all.length));
   });
 
+  it("opens the stream before any event arrives", async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${base}/v1/events/stream?types=charge.refunded`, {
+      headers: { authorization: `Bearer ${core.keys.secret}` },
+      signal: abort.signal,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    expect(res.headers.get("request-id")).toMatch(/^req_/);
+    abort.abort();
+  });
+
   it("answers a bad request in the spec's error format", async () => {
     const res = await fetch(`${base}/v1/events/stream?starting_after=evt_missing`, { headers: { authorization: `Bearer ${core.keys.secret}` } });
     expect(res.status).toBe(404);
