@@ -11,7 +11,7 @@ import { rateLimitConfigFromEnv, type RateLimitConfig } from "../../server/ratel
 /** The Redis every test run uses, with its own key prefix. */
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
-/** A logger writing to a fresh temporary file, and a reader of its JSON lines. */
+/** A logger writing to a fresh temporary file, a reader of its JSON lines, and `remove()` for afterAll. */
 export function fileLogger() {
   const dir = mkdtempSync(join(tmpdir(), "payments-ops-"));
   const file = join(dir, "log.jsonl");
@@ -19,6 +19,9 @@ export function fileLogger() {
     dir,
     file,
     logger: createLogger({ level: "info", file }),
+    remove(): void {
+      rmSync(dir, { recursive: true, force: true });
+    },
     lines(): Array<Record<string, any>> {
       if (!existsSync(file)) return [];
       return readFileSync(file, "utf8")

@@ -60,6 +60,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  log.remove();
   await new Promise((resolve) => gateway?.close(resolve));
   await core?.close();
   await limiting?.close();

@@ -15,6 +15,7 @@ import { call } from "../support/grpc";
 import { countRedisKeys, deleteRedisKeys, fileLogger, smallLimits, TEST_REDIS_URL } from "./helpers";
 
 const log = fileLogger();
+afterAll(() => log.remove());
 
 async function coreWith(config: RateLimitConfig): Promise<{ core: TestCore; limiting: RateLimiting }> {
   const limiting = await createRateLimiting(log.logger, config);

@@ -30,6 +30,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  log.remove();
   unwatchPool();
   await new Promise((resolve) => gateway?.close(resolve));
   await core?.close();
