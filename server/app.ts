@@ -11,6 +11,7 @@ import { resolveFingerprintSecret } from "./db/settings";
 import type { CoreDeps, CoreSettings } from "./deps";
 import { addServices, listen } from "./grpc/binding";
 import { SqlIdempotencyStore, type IdempotencyOptions } from "./idempotency/store";
+import { openBytes, sealBytes, webhookSecretKey } from "./webhooks/secrets";
 import { SERVICES, type ServiceHandlers } from "./methods";
 import { Pipeline, type CallRecord, type RateLimiter } from "./pipeline/pipeline";
 import { allHandlers } from "./services";
@@ -90,7 +91,12 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
     };
     const deps: CoreDeps = { db, settings, now };
     const auth = new ApiKeyAuthenticator(db, { cacheMs: options.authCacheMs });
-    const idempotency = new SqlIdempotencyStore(db, { ...options.idempotency, now });
+    const secretKey = webhookSecretKey(process.env, settings.fingerprintSecret);
+    const idempotency = new SqlIdempotencyStore(db, {
+      ...options.idempotency,
+      now,
+      responseCipher: { seal: (b) => sealBytes(secretKey, b), open: (b) => openBytes(secretKey, b) },
+    });
     const pipeline = new Pipeline({
       handlers: (options.handlers ?? allHandlers)(deps),
       auth,

@@ -28,6 +28,11 @@ export interface IdempotencyOptions {
   inFlightSeconds?: number;
   /** Unix seconds now (tests pin it). */
   now?: () => number;
+  /**
+   * Encrypts and decrypts stored responses of methods whose responses carry a
+   * secret (MethodInfo.secretResponse), so no secret rests in the clear here.
+   */
+  responseCipher?: { seal(bytes: Uint8Array): Uint8Array; open(bytes: Uint8Array): Uint8Array };
 }
 
 /** Longest accepted Idempotency-Key. */
@@ -43,6 +48,7 @@ export class SqlIdempotencyStore implements IdempotencyStore {
   private readonly ttl: number;
   private readonly inFlight: number;
   private readonly now: () => number;
+  private readonly cipher: IdempotencyOptions["responseCipher"];
 
   constructor(
     private readonly db: Knex,
@@ -51,6 +57,7 @@ export class SqlIdempotencyStore implements IdempotencyStore {
     this.ttl = options.ttlSeconds ?? 24 * 3600;
     this.inFlight = options.inFlightSeconds ?? 60;
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.cipher = options.responseCipher;
   }
 
   async run(
@@ -83,7 +90,7 @@ export class SqlIdempotencyStore implements IdempotencyStore {
       if (row) {
         if (row.method !== method.path || row.request_hash !== requestHash) throw idempotencyMismatch(key);
         if (row.state !== "done") throw idempotencyInFlight(key);
-        return replay(row);
+        return replay(row, method.secretResponse ? this.cipher : undefined);
       }
       try {
         await this.db("idempotency_keys").insert({
@@ -115,6 +122,12 @@ export class SqlIdempotencyStore implements IdempotencyStore {
       await this.db("idempotency_keys").where({ ...id, claim }).delete();
       return result;
     }
+    if (result.response && method.secretResponse && !this.cipher) {
+      // No way to keep it sealed: don't keep it. A retry with the key then runs afresh.
+      await this.db("idempotency_keys").where({ ...id, claim }).delete();
+      return result;
+    }
+    const response = result.response && method.secretResponse ? this.cipher!.seal(result.response) : result.response;
     const now = this.now();
     await this.db("idempotency_keys")
       .where({ ...id, claim })
@@ -122,7 +135,7 @@ export class SqlIdempotencyStore implements IdempotencyStore {
         state: "done",
         response_code: result.code,
         response_message: result.message,
-        response: result.response ? Buffer.from(result.response) : null,
+        response: response ? Buffer.from(response) : null,
         status_details: result.statusDetails ? Buffer.from(result.statusDetails) : null,
         error: result.error ? JSON.stringify(result.error) : null,
         headers: JSON.stringify(result.headers),
@@ -143,13 +156,14 @@ function bytes(value: unknown): Uint8Array | undefined {
 }
 
 /** The stored result exactly as first sent, marked as a replay. */
-function replay(row: Row): CallResult {
+function replay(row: Row, cipher: IdempotencyOptions["responseCipher"]): CallResult {
   const code = Number(row.response_code);
+  const stored = bytes(row.response);
   return {
     code,
     message: (row.response_message as string) ?? "",
     // An empty message encodes to zero bytes, which a driver may return as null.
-    response: bytes(row.response) ?? (code === 0 ? new Uint8Array(0) : undefined),
+    response: (stored && cipher ? cipher.open(stored) : stored) ?? (code === 0 ? new Uint8Array(0) : undefined),
     statusDetails: bytes(row.status_details),
     error: row.error ? (JSON.parse(row.error as string) as ErrorDetail) : undefined,
     headers: { ...(row.headers ? JSON.parse(row.headers as string) : {}), [REPLAYED_HEADER]: "true" },

@@ -5,7 +5,8 @@
 // database alone then does not let anyone forge webhooks. Without
 // WEBHOOK_SECRET_KEY (development) the key is derived from the deployment's
 // fingerprint secret with HKDF; production deployments should set it.
-// Secrets never appear in logs: only the create and roll responses carry them.
+// Secrets never appear in logs: only the create and roll responses carry them,
+// and the idempotency store keeps those responses sealed with the same key.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { randomToken } from "../domain/ids";
 
@@ -27,20 +28,30 @@ export function newSigningSecret(): string {
   return `whsec_${randomToken(32)}`;
 }
 
-/** Encrypts a secret for storage: `v1:<base64 iv|tag|ciphertext>`. */
-export function encryptSecret(key: Buffer, secret: string): string {
+/** Encrypts bytes with AES-256-GCM: `iv (12) | tag (16) | ciphertext`. */
+export function sealBytes(key: Buffer, data: Uint8Array): Buffer {
   const iv = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", key, iv);
-  const body = Buffer.concat([cipher.update(secret, "utf8"), cipher.final()]);
-  return `${VERSION}:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64")}`;
+  const body = Buffer.concat([cipher.update(data), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]);
+}
+
+/** Decrypts what sealBytes wrote; throws if it was tampered with or the key is wrong. */
+export function openBytes(key: Buffer, sealed: Uint8Array): Buffer {
+  const raw = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+  const decipher = createDecipheriv("aes-256-gcm", key, raw.subarray(0, 12));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
+}
+
+/** Encrypts a secret for storage: `v1:<base64 iv|tag|ciphertext>`. */
+export function encryptSecret(key: Buffer, secret: string): string {
+  return `${VERSION}:${sealBytes(key, Buffer.from(secret, "utf8")).toString("base64")}`;
 }
 
 /** Decrypts a stored secret; throws if it was tampered with or the key is wrong. */
 export function decryptSecret(key: Buffer, stored: string): string {
   const [version, payload] = stored.split(":", 2);
   if (version !== VERSION || !payload) throw new Error("unknown webhook secret format");
-  const raw = Buffer.from(payload, "base64");
-  const decipher = createDecipheriv("aes-256-gcm", key, raw.subarray(0, 12));
-  decipher.setAuthTag(raw.subarray(12, 28));
-  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
+  return openBytes(key, Buffer.from(payload, "base64")).toString("utf8");
 }

@@ -136,6 +136,23 @@ describe.each(BACKENDS)("webhook endpoints API (%s)", (backend) => {
     await call(endpoints, "deleteWebhookEndpoint", { id: paused.value!.webhook_endpoint!.id }, md());
   });
 
+  it("replays a create under its idempotency key with the same secret, never storing it in the clear", async () => {
+    const req = { url: receiver.url, enabled_events: ["customer.created"], metadata: {} };
+    const key = `we-create-${backend}-${Date.now()}`;
+    const first = await call(endpoints, "createWebhookEndpoint", req, core.metadata(core.keys.secret, { "idempotency-key": key }));
+    const again = await call(endpoints, "createWebhookEndpoint", req, core.metadata(core.keys.secret, { "idempotency-key": key }));
+    const secret = first.value!.webhook_endpoint!.secret!;
+    expect(secret).toMatch(/^whsec_/);
+    expect(again.headers["idempotent-replayed"]).toBe("true");
+    expect(again.value).toEqual(first.value);
+    const rows = await core.deps.db("idempotency_keys").where({ key });
+    expect(rows).toHaveLength(1);
+    const stored = Buffer.from(rows[0].response as Uint8Array).toString("latin1");
+    expect(stored).not.toContain(secret);
+    expect(stored).not.toContain("whsec_");
+    await call(endpoints, "deleteWebhookEndpoint", { id: first.value!.webhook_endpoint!.id }, md());
+  });
+
   it("rolls the secret: both the old and the new secret sign until the old one expires", async () => {
     const created = await call(endpoints, "createWebhookEndpoint", { url: `${receiver.url}?roll=1`, enabled_events: ["customer.created"], metadata: {} }, md());
     const ep = created.value!.webhook_endpoint!;
