@@ -62,9 +62,10 @@ describe.each(["sqlite", "postgres"] as const)("kill -9 under load (%s)", (backe
     const endpoint = await request(core.url, "POST", "/v1/webhook_endpoints", { key, body: { url: receiver.url, enabled_events: ["*"] } });
     expect(endpoint.status, endpoint.text).toBe(200);
 
-    // The load: flows of create method → create+confirm intent → two partial refunds, every call idempotency-keyed.
+    // The load: flows of create method → create intent → confirm → two partial refunds, every call idempotency-keyed.
     const sent = new Map<string, Sent>();
     let completedFlows = 0;
+    let flip = false;
     let stop = false;
     const call = async (path: string, body: unknown): Promise<Answer | undefined> => {
       const idem = `crash-${randomBytes(8).toString("hex")}`;
@@ -81,7 +82,9 @@ describe.each(["sqlite", "postgres"] as const)("kill -9 under load (%s)", (backe
       while (!stop) {
         const pm = await call("/v1/payment_methods", GOOD_CARD);
         if (pm?.status !== 200) continue;
-        const pi = await call("/v1/payment_intents", { amount: 2000, currency: "usd", payment_method: pm.body.id, confirm: true });
+        // Half the flows confirm on create, half with a separate confirm call.
+        let pi = await call("/v1/payment_intents", { amount: 2000, currency: "usd", payment_method: pm.body.id, confirm: flip = !flip });
+        if (pi?.status === 200 && pi.body.status === "requires_confirmation") pi = await call(`/v1/payment_intents/${pi.body.id}/confirm`, {});
         if (pi?.status !== 200 || pi.body.status !== "succeeded") continue;
         const charge = pi.body.latest_charge ?? pi.body.charges?.data?.[0]?.id;
         await call("/v1/refunds", { charge, amount: 700 });
