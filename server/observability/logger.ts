@@ -136,7 +136,38 @@ export function logCall(logger: Logger, record: CallRecord, statusCode = statusC
   if (record.cause !== undefined) {
     line.err = record.cause instanceof Error ? record.cause : new Error(String(record.cause));
   }
+  writeRequestLine(logger, line, statusCode);
+}
+
+function writeRequestLine(logger: Logger, line: Record<string, unknown>, statusCode: number): void {
   if (statusCode >= 500) logger.error(line, "API Error");
   else if (statusCode >= 400) logger.warn(line, "API Client Error");
   else logger.info(line, "API Request");
+}
+
+/**
+ * The log line of a reply the gateway made without calling the core (unknown
+ * route, malformed JSON, body too large), in the same shape as logCall's, for
+ * a gateway hook to call; the core logs every call that reaches it.
+ */
+export function logGatewayReply(
+  logger: Logger,
+  reply: { method: string; path: string; statusCode: number; processingTimeMs: number; requestId: string; headers: Record<string, string | string[] | undefined> },
+): void {
+  const header = (name: string) => {
+    const v = reply.headers[name];
+    return Array.isArray(v) ? v.join(", ") : v;
+  };
+  const line: Record<string, unknown> = {
+    method: reply.method,
+    path: loggedPath(reply.path),
+    status_code: reply.statusCode,
+    processing_time_ms: Math.round(reply.processingTimeMs * 1000) / 1000,
+    user_agent: header("user-agent") ?? null,
+    api_key_prefix: apiKeyPrefix(header("authorization")) ?? null,
+    request_id: reply.requestId,
+    grpc_method: null,
+    merchant_id: null,
+  };
+  writeRequestLine(logger, line, reply.statusCode);
 }

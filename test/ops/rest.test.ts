@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway } from "../../gateway/server";
 import { healthRoutes } from "../../server/health/routes";
-import { observeCalls } from "../../server/observability/calls";
+import { logGatewayReplies, observeCalls } from "../../server/observability/calls";
 import { metricsRoute } from "../../server/observability/routes";
 import { watchDatabasePool } from "../../server/observability/metrics";
 import { createRateLimiting, type RateLimiting } from "../../server/ratelimit/limiter";
@@ -25,6 +25,7 @@ beforeAll(async () => {
   core = await startTestCore({ rateLimiter: limiting.limiter, onCall: observeCalls(log.logger) });
   unwatchPool = watchDatabasePool(core.deps.db);
   gateway = createGateway({ dispatcher: core.pipeline, extraRoutes: [...healthRoutes(core.deps.db), metricsRoute()] });
+  logGatewayReplies(gateway, log.logger);
   await new Promise<void>((resolve) => gateway.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
 });
@@ -117,6 +118,39 @@ describe("the request log", () => {
     const limited = log.lines().filter((l) => l.status_code === 429);
     expect(limited.length).toBeGreaterThanOrEqual(2);
     for (const l of limited) expect(l.level).toBe("warn");
+  });
+});
+
+describe("the gateway's own replies", () => {
+  it("get one log line each (unknown route, bad JSON), and core calls are not logged twice", async () => {
+    const before = log.lines().length;
+    const missing = await get("/v1/no_such_thing", core.keys.secret);
+    expect(missing.status).toBe(404);
+    await missing.arrayBuffer();
+    const badJson = await fetch(`${base}/v1/customers`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${core.keys.secret}`, "Content-Type": "application/json" },
+      body: "{not json",
+    });
+    expect(badJson.status).toBe(400);
+    await badJson.arrayBuffer();
+    const ok = await get("/v1/customers", core.otherMerchant.secret);
+    await ok.arrayBuffer();
+
+    // The server writes the line when the reply closes, which may be just after the client has read it.
+    const ids = [missing, badJson, ok].map((r) => r.headers.get("request-id"));
+    for (let tries = 0; !ids.every((id) => log.lines().some((l) => l.request_id === id)); tries++) {
+      if (tries > 200) throw new Error("log lines not written");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const lines = log.lines().slice(before);
+    const byId = (id: string | null) => lines.filter((l) => l.request_id === id);
+    expect(byId(missing.headers.get("request-id"))).toEqual([
+      expect.objectContaining({ level: "warn", method: "GET", path: "/v1/no_such_thing", status_code: 404, grpc_method: null, api_key_prefix: core.keys.secret.slice(0, 12) }),
+    ]);
+    expect(byId(badJson.headers.get("request-id"))).toEqual([expect.objectContaining({ method: "POST", path: "/v1/customers", status_code: 400 })]);
+    expect(byId(ok.headers.get("request-id"))).toHaveLength(1);
+    expect(JSON.stringify(lines)).not.toContain(core.keys.secret);
   });
 });
 
