@@ -7,6 +7,8 @@ import type { AddressInfo } from "node:net";
 export interface Received {
   eventId: string;
   type: string;
+  /** `data.object.id` of the event. */
+  objectId?: string;
   signature: string | undefined;
   at: number;
 }
@@ -51,7 +53,7 @@ export async function startReceiver(behaviour: Behaviour = { status: 200 }): Pro
         if (b.status >= 200 && b.status < 300) {
           try {
             const event = JSON.parse(Buffer.concat(chunks).toString());
-            state.received.push({ eventId: event.id, type: event.type, signature: req.headers["payments-signature"] as string | undefined, at: Date.now() });
+            state.received.push({ eventId: event.id, type: event.type, objectId: event.data?.object?.id, signature: req.headers["payments-signature"] as string | undefined, at: Date.now() });
           } catch {
             // not an event; still answered
           }
