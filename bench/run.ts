@@ -39,8 +39,13 @@ function wanted(name: string): boolean {
 
 async function startServer(spec: ServerSpec): Promise<{ child: Child; info: ServerInfo }> {
   const child = await Child.start("./servers.ts");
-  const { info } = await child.request<{ info: ServerInfo }>({ type: "start", spec }, "listening");
-  return { child, info };
+  try {
+    const { info } = await child.request<{ info: ServerInfo }>({ type: "start", spec }, "listening");
+    return { child, info };
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
 }
 
 async function stats(server: Child): Promise<{ rss: number; heapUsed: number; cpu: NodeJS.CpuUsage }> {
@@ -114,7 +119,17 @@ async function cores(): Promise<void> {
   for (const backend of benchBackends(QUICK)) {
     if (!wanted(`REST flow ${backend.label}`) && !wanted(`gRPC flow ${backend.label}`)) continue;
     console.log(`core on ${backend.label}`);
-    const { child, info } = await startServer({ kind: "core", options: backend.options });
+    let started: Awaited<ReturnType<typeof startServer>>;
+    try {
+      started = await startServer({ kind: "core", options: backend.options });
+    } catch (err) {
+      // E.g. no PostgreSQL on 127.0.0.1:5432: the other databases are still measured.
+      const reason = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+      notes.push(`${backend.label}: skipped, the core did not start (${reason})`);
+      console.log(`  skipped: ${reason}`);
+      continue;
+    }
+    const { child, info } = started;
     for (const n of info.notes ?? []) notes.push(`${backend.label}: ${n}`);
     const key = info.extra?.secretKey;
     for (const concurrency of backend.concurrency ?? CONCURRENCY) {
