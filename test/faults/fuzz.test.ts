@@ -8,6 +8,8 @@
 import type { AddressInfo } from "node:net";
 import * as net from "node:net";
 import type http from "node:http";
+import * as grpc from "@grpc/grpc-js";
+import { METHODS } from "../../server/methods";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway } from "../../gateway/server";
 import { allMethods, httpRules, loadRegistry } from "../../gateway/descriptors";
@@ -253,6 +255,44 @@ describe("fuzzing every REST route", () => {
       expect(reply).not.toMatch(/\r\nSet-Cookie: pwn=1/i);
     }
   }, 30_000);
+
+  it("answers random protobuf bytes on every gRPC method with a client-error status and details, never INTERNAL", async () => {
+    const r = prng(SEED + 1);
+    const client = new grpc.Client(core.grpcAddress, grpc.credentials.createInsecure());
+    const raw = (b: Buffer) => b;
+    const CLIENT_ERRORS = [
+      grpc.status.OK,
+      grpc.status.INVALID_ARGUMENT,
+      grpc.status.NOT_FOUND,
+      grpc.status.UNAUTHENTICATED,
+      grpc.status.PERMISSION_DENIED,
+      grpc.status.FAILED_PRECONDITION,
+      grpc.status.ALREADY_EXISTS,
+      grpc.status.ABORTED,
+      grpc.status.OUT_OF_RANGE,
+    ];
+    const codes = new Map<number, number>();
+    try {
+      for (const method of [...METHODS.values()].filter((m) => !m.serverStreaming)) {
+        for (let i = 0; i < 20; i++) {
+          const bytes = Buffer.from(Array.from({ length: r.int(i < 10 ? 16 : 400) }, () => r.int(256)));
+          const md = new grpc.Metadata();
+          md.set("authorization", `Bearer ${r.pick([core.keys.secret, core.keys.publishable, "sk_test_nope"])}`);
+          const { code, details } = await new Promise<{ code: number; details: boolean }>((resolve) =>
+            client.makeUnaryRequest(method.path, raw, raw, bytes, md, { deadline: Date.now() + 10_000 }, (err) =>
+              resolve({ code: err?.code ?? 0, details: err ? Boolean(err.metadata?.get("grpc-status-details-bin").length) : true }),
+            ),
+          );
+          codes.set(code, (codes.get(code) ?? 0) + 1);
+          expect(CLIENT_ERRORS, `${method.path} with ${bytes.toString("hex").slice(0, 80)} → ${code}`).toContain(code);
+          expect(details, `${method.path}: error without status details`).toBe(true);
+        }
+      }
+    } finally {
+      client.close();
+    }
+    console.info(`grpc fuzz: status codes ${JSON.stringify(Object.fromEntries(codes))}`);
+  }, 60_000);
 
   it("still serves a full payment flow afterwards", async () => {
     const key = core.keys.secret;
