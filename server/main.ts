@@ -8,7 +8,7 @@ import { loadConfig } from "./config";
 import { HealthStatus } from "./health/grpc";
 import { healthRoutes } from "./health/routes";
 import { describeDevMerchant, ensureDevelopmentMerchant } from "./merchants/dev";
-import { observeCalls } from "./observability/calls";
+import { logGatewayReplies, observeCalls } from "./observability/calls";
 import { createLogger } from "./observability/logger";
 import { watchDatabasePool } from "./observability/metrics";
 import { metricsRoute } from "./observability/routes";
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     dispatcher: core.pipeline,
     extraRoutes: [...healthRoutes(core.deps.db, health), metricsRoute(), ...openApiRoutes()],
   });
+  logGatewayReplies(gateway, logger);
   await new Promise<void>((resolve, reject) => {
     gateway.once("error", reject);
     gateway.listen(config.port, () => resolve());
