@@ -25,11 +25,13 @@ export function benchBackends(quick: boolean): Backend[] {
     { name: "sqlite3", label: "sqlite3", options: { database: "sqlite", driver: "sqlite3" } },
     { name: "better-sqlite3", label: "better-sqlite3", options: { database: "sqlite", driver: "better-sqlite3" } },
     { name: "postgres", label: "postgres", options: { database: "postgres" } },
+    // The request log's cost: the same core without its log line and metrics per call.
+    { name: "nolog", label: "better-sqlite3 (no request log)", options: { database: "sqlite", driver: "better-sqlite3", logging: false }, concurrency: [16] },
     // The limiter's overhead: the same driver as above, with limits no flow reaches.
     { name: "limiter-memory", label: "better-sqlite3 + limiter (memory)", options: { database: "sqlite", driver: "better-sqlite3", rateLimit: "memory" }, concurrency: [16] },
     { name: "limiter-redis", label: "better-sqlite3 + limiter (redis)", options: { database: "sqlite", driver: "better-sqlite3", rateLimit: "redis" }, concurrency: [16] },
   ];
-  return quick ? all.filter((b) => b.name !== "limiter-redis") : all;
+  return quick ? all.filter((b) => b.name !== "limiter-redis" && b.name !== "nolog") : all;
 }
 
 /** The webhook case: a backlog made by REST flows, then timed while one worker drains it. */

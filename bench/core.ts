@@ -20,6 +20,8 @@ export interface BenchCoreOptions {
   synchronous?: SqliteSynchronous;
   /** Rate limiter: off (default), in memory, or in Redis (REDIS_URL or 127.0.0.1:6379). */
   rateLimit?: "memory" | "redis";
+  /** One JSON log line per call and request metrics, as `npm start` does (default true; to a temp file). */
+  logging?: boolean;
   /** "deferred": no worker until the parent says `webhooks-start` (to time a backlog's delivery). */
   webhooks?: "deferred";
 }
@@ -90,6 +92,14 @@ export async function startBenchCore(raw: Record<string, unknown>): Promise<Serv
     notes.push(`rate limiter: ${limiting.store.backend} (limits set to ${GENEROUS}/min so nothing is refused)`);
   }
 
+  if (options.logging !== false) {
+    const { createLogger } = await import("../server/observability/logger");
+    const { observeCalls } = await import("../server/observability/calls");
+    const logDir = mkdtempSync(join(tmpdir(), "payments-bench-log-"));
+    atExit(() => rmSync(logDir, { recursive: true, force: true }));
+    coreOptions.onCall = observeCalls(createLogger({ level: "info", file: join(logDir, "core.log") }));
+    notes.push("request log (pino, one line per call, to a file) and metrics on, as npm start runs");
+  }
   const core = await createCore(coreOptions);
   running = core;
   const { keys } = await createMerchantWithKeys(core.deps.db, { name: "Bench Merchant", live: false });
