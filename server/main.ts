@@ -48,11 +48,6 @@ async function main(): Promise<void> {
   });
   const address = gateway.address();
   const port = typeof address === "object" && address ? address.port : config.port;
-  logger.info(
-    { event: "started", port, grpc_port: core.grpcPort, database: redactUrl(config.databaseUrl), sqlite_driver: config.sqliteDriver },
-    `REST on http://localhost:${port}, gRPC on :${core.grpcPort}`,
-  );
-
   const { shutdown } = gracefulShutdown({
     logger,
     health,
@@ -62,6 +57,11 @@ async function main(): Promise<void> {
     closers: [unwatchPool, () => core.close(), () => rateLimiting.close()],
   });
   shutdownOnSignals(shutdown);
+  // Only now announce readiness: a SIGTERM from here on drains cleanly.
+  logger.info(
+    { event: "started", port, grpc_port: core.grpcPort, database: redactUrl(config.databaseUrl), sqlite_driver: config.sqliteDriver },
+    `REST on http://localhost:${port}, gRPC on :${core.grpcPort}`,
+  );
 }
 
 /** A database URL without its password, for the log. */
