@@ -61,6 +61,7 @@ export function createDb(options: DbOptions): Knex {
       max: 1,
       idleTimeoutMillis: Number.MAX_SAFE_INTEGER,
       afterCreate: (conn: RawSqlite, done: (err: Error | null, conn: RawSqlite) => void) => {
+        if (driver === "better-sqlite3") cachePreparedStatements(conn as unknown as PreparingConnection);
         runPragmas(conn, driver, pragmas).then(
           () => done(null, conn),
           (err: Error) => done(err, conn),
@@ -71,6 +72,36 @@ export function createDb(options: DbOptions): Knex {
 }
 
 type RawSqlite = { exec(sql: string, cb?: (err: Error | null) => void): unknown };
+
+type PreparingConnection = { prepare(sql: string): unknown };
+
+/** How many distinct statements a connection keeps prepared. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * knex's better-sqlite3 client prepares every query anew; SQLite compiling
+ * the same few dozen statements over and over was a tenth of a payment
+ * flow's CPU. This keeps the most recently used ones (keyed by their SQL
+ * text, which knex builds with placeholders) and hands them back. Safe because
+ * better-sqlite3 runs a statement to completion synchronously, knex sets no
+ * per-statement options we use, and SQLite re-prepares a statement itself
+ * when the schema changes.
+ */
+function cachePreparedStatements(conn: PreparingConnection): void {
+  const prepare = conn.prepare.bind(conn);
+  const cache = new Map<string, unknown>();
+  conn.prepare = (sql: string) => {
+    let statement = cache.get(sql);
+    if (statement !== undefined) {
+      cache.delete(sql);
+    } else {
+      statement = prepare(sql);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(sql, statement);
+    return statement;
+  };
+}
 
 async function runPragmas(conn: RawSqlite, driver: SqliteDriver, pragmas: string[]): Promise<void> {
   for (const sql of pragmas) {
