@@ -10,15 +10,17 @@
 // `grpc-status-details-bin`.
 import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
 import * as charges from "../../gen/payments/v1/charges";
-import { ErrorDetail } from "../../gen/payments/v1/common";
+import type { ErrorDetail } from "../../gen/payments/v1/common";
 import * as customers from "../../gen/payments/v1/customers";
 import * as events from "../../gen/payments/v1/events";
 import * as paymentIntents from "../../gen/payments/v1/payment_intents";
 import * as paymentMethods from "../../gen/payments/v1/payment_methods";
 import * as refunds from "../../gen/payments/v1/refunds";
 import * as webhookEndpoints from "../../gen/payments/v1/webhook_endpoints";
+// The gateway's one gRPC→HTTP table and details decoder, so a gRPC caller sees the
+// same statusCode a REST caller gets for the same error (esbuild bundles them in).
+import { decodeStatusDetails, httpStatusOf } from "../../gateway/errors";
 import { APIConnectionError, APIError, errorClassFor, type PaymentsError } from "./errors";
 
 /** Options of createClient. */
@@ -98,38 +100,10 @@ export function serviceConfig(timeoutMs: number, maxAttempts: number): string {
   });
 }
 
-/** Decodes google.rpc.Status bytes and returns its ErrorDetail, if any. */
+/** Decodes google.rpc.Status bytes and returns its ErrorDetail, if any (never throws: malformed details give undefined). */
 export function errorDetailOf(statusDetails: Uint8Array | undefined): ErrorDetail | undefined {
-  if (!statusDetails) return undefined;
-  const status = new BinaryReader(statusDetails);
-  while (status.pos < status.len) {
-    const [field, wireType] = status.tag();
-    if (field !== 3) {
-      status.skip(wireType);
-      continue;
-    }
-    const any = new BinaryReader(status.bytes());
-    let typeUrl = "";
-    let value: Uint8Array | undefined;
-    while (any.pos < any.len) {
-      const [f, wt] = any.tag();
-      if (f === 1) typeUrl = any.string();
-      else if (f === 2) value = any.bytes();
-      else any.skip(wt);
-    }
-    if (typeUrl.endsWith("/payments.v1.ErrorDetail") && value) return ErrorDetail.decode(value);
-  }
-  return undefined;
+  return statusDetails ? decodeStatusDetails(statusDetails) : undefined;
 }
-
-const HTTP_OF_TYPE: Record<string, number> = {
-  card_error: 402,
-  invalid_request_error: 400,
-  authentication_error: 401,
-  rate_limit_error: 429,
-  idempotency_error: 409,
-  api_error: 500,
-};
 
 /** A grpc-js ServiceError → the SDK's typed error. */
 export function toPaymentsError(err: grpc.ServiceError): PaymentsError {
@@ -138,10 +112,10 @@ export function toPaymentsError(err: grpc.ServiceError): PaymentsError {
     // No error object: the core was not reached (or not in time), or something else answered.
     const unreached = err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED;
     const Class = unreached ? APIConnectionError : APIError;
-    return new Class(err.details || err.message, { type: unreached ? "api_connection_error" : "api_error", statusCode: unreached ? 0 : 500 });
+    return new Class(err.details || err.message, { type: unreached ? "api_connection_error" : "api_error", statusCode: unreached ? 0 : httpStatusOf(err.code) });
   }
   const Class = errorClassFor(raw.type);
-  return new Class(raw.message, { type: raw.type, statusCode: HTTP_OF_TYPE[raw.type] ?? 500, raw });
+  return new Class(raw.message, { type: raw.type, statusCode: httpStatusOf(err.code, raw.type), raw });
 }
 
 function shortName(method: string, noun: string): string {

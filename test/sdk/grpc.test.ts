@@ -6,8 +6,9 @@ import net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { CustomerServiceService } from "../../gen/payments/v1/customers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { APIConnectionError, AuthenticationError, CardError, InvalidRequestError } from "../../sdk/typescript/index";
+import { APIConnectionError, APIError, AuthenticationError, CardError, IdempotencyError, InvalidRequestError } from "../../sdk/typescript/index";
 import { createClient, serviceConfig, type PaymentsGrpcClient } from "../../sdk/typescript/grpc";
+import { encodeStatusDetails, unavailable } from "../../server/errors";
 import { startTestCore, type TestCore } from "../support/core";
 
 const CARD = { number: "4242424242424242", exp_month: 12, exp_year: 2034, cvc: "123" };
@@ -47,6 +48,60 @@ describe("gRPC client helper", () => {
       expect(await bad.customers.list({}).catch((e) => e)).toBeInstanceOf(AuthenticationError);
     } finally {
       bad.close();
+    }
+  });
+
+  it("gives each error the HTTP status the REST gateway answers with (one table)", async () => {
+    const missing = await client.paymentIntents.get({ id: "pi_nope" }).catch((e) => e);
+    expect(missing).toMatchObject({ code: "resource_missing", statusCode: 404 });
+    const badKey = createClient(core.grpcAddress, "sk_test_wrong");
+    const publishable = createClient(core.grpcAddress, core.keys.publishable);
+    try {
+      expect(await badKey.customers.list({}).catch((e) => e)).toMatchObject({ type: "authentication_error", statusCode: 401 });
+      const forbidden = await publishable.customers.list({}).catch((e) => e);
+      expect(forbidden).toBeInstanceOf(AuthenticationError);
+      expect(forbidden).toMatchObject({ code: "unauthorized", statusCode: 403 });
+    } finally {
+      badKey.close();
+      publishable.close();
+    }
+    await client.customers.create({ email: "a@example.com" }, { idempotencyKey: "grpc-idem-status" });
+    const reused = await client.customers.create({ email: "b@example.com" }, { idempotencyKey: "grpc-idem-status" }).catch((e) => e);
+    expect(reused).toBeInstanceOf(IdempotencyError);
+    expect(reused).toMatchObject({ code: "idempotency_key_reused", statusCode: 400 });
+  });
+
+  it("maps a core's service_unavailable to 503, and survives malformed status details", async () => {
+    // A stand-in CustomerService: UNAVAILABLE with the core's error object, or INTERNAL with garbage details.
+    const server = new grpc.Server();
+    server.addService(CustomerServiceService, {
+      createCustomer: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        const err = unavailable();
+        const md = new grpc.Metadata();
+        md.set("grpc-status-details-bin", Buffer.from(encodeStatusDetails(err.grpcCode, err.message, err.detail("req_standin_0001"))));
+        cb({ code: err.grpcCode, details: err.message, metadata: md });
+      },
+      listCustomers: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        const md = new grpc.Metadata();
+        // Field 3, length 200, but only three bytes follow: a truncated google.rpc.Status.
+        md.set("grpc-status-details-bin", Buffer.from([0x1a, 0xc8, 0x01, 0x0a, 0x01, 0x61]));
+        cb({ code: grpc.status.INTERNAL, details: "boom", metadata: md });
+      },
+    } as unknown as grpc.UntypedServiceImplementation);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    const standIn = createClient(`127.0.0.1:${port}`, "sk_test_abc", { maxAttempts: 2 });
+    try {
+      const down = await standIn.customers.create({ email: "x@example.com" }).catch((e) => e);
+      expect(down).toBeInstanceOf(APIError);
+      expect(down).toMatchObject({ type: "api_error", code: "service_unavailable", statusCode: 503, request_id: "req_standin_0001" });
+      const garbled = await standIn.customers.list({}).catch((e) => e);
+      expect(garbled).toBeInstanceOf(APIError);
+      expect(garbled).toMatchObject({ type: "api_error", statusCode: 500, message: "boom" });
+    } finally {
+      standIn.close();
+      server.forceShutdown();
     }
   });
 

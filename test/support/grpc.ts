@@ -1,9 +1,8 @@
 // Helpers for calling the core with generated clients: a unary call as a
 // promise that keeps the response headers and the decoded error object.
 import * as grpc from "@grpc/grpc-js";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
-import { ErrorDetail } from "../../gen/payments/v1/common";
-import { ERROR_DETAIL_TYPE_URL } from "../../server/errors";
+import type { ErrorDetail } from "../../gen/payments/v1/common";
+import { decodeStatusDetails } from "../../gateway/errors";
 
 /** The outcome of one unary call. */
 export interface Outcome<T> {
@@ -55,29 +54,5 @@ function textOf(md: grpc.Metadata): Record<string, string> {
 export function errorDetail(err: grpc.ServiceError): ErrorDetail | undefined {
   const raw = err.metadata?.get("grpc-status-details-bin")[0];
   if (!(raw instanceof Buffer)) return undefined;
-  return decodeStatusDetail(raw);
-}
-
-/** Decodes google.rpc.Status bytes → the ErrorDetail of its Any (field 3). */
-export function decodeStatusDetail(raw: Uint8Array): ErrorDetail | undefined {
-  const status = new BinaryReader(raw);
-  while (status.pos < status.len) {
-    const [field, wireType] = status.tag();
-    if (field !== 3) {
-      status.skip(wireType);
-      continue;
-    }
-    // Any { 1: type_url, 2: value }
-    const any = new BinaryReader(status.bytes());
-    let typeUrl = "";
-    let value: Uint8Array | undefined;
-    while (any.pos < any.len) {
-      const [f, wt] = any.tag();
-      if (f === 1) typeUrl = any.string();
-      else if (f === 2) value = any.bytes();
-      else any.skip(wt);
-    }
-    if (typeUrl === ERROR_DETAIL_TYPE_URL && value) return ErrorDetail.decode(value);
-  }
-  return undefined;
+  return decodeStatusDetails(raw);
 }
