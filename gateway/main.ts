@@ -1,5 +1,7 @@
 // Runs the REST gateway alone, in front of a remote core: `npm run gateway`.
 // GRPC_TARGET (default 127.0.0.1:50051) is the core; PORT (default 8080) the REST port.
+import { logGatewayReplies } from "../server/observability/calls";
+import { createLogger } from "../server/observability/logger";
 import { createGrpcDispatcher } from "./grpc-dispatcher";
 import { openApiRoutes } from "./openapi/routes";
 import { createGateway } from "./server";
@@ -22,6 +24,8 @@ const server = createGateway({
     },
     ...openApiRoutes(),
   ],
+  // The core logs the calls it answers; this process logs only the replies it made itself.
+  onReply: logGatewayReplies(createLogger()),
 });
 
 server.listen(port, host, () => {

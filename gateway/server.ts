@@ -29,6 +29,25 @@ export interface GatewayOptions {
   registry?: FileRegistry;
   /** The largest request body accepted, in bytes (default 1 MiB). */
   maxBodyBytes?: number;
+  /**
+   * Called once for each reply the gateway made itself, with no answer from the
+   * core: its own errors (unknown route, method not allowed, bad JSON, body too
+   * large, core unreachable, internal) and failed extra routes. The core logs
+   * every call it answers, so with both hooks each request gets one log line,
+   * with no state shared between gateway and core (they may be two processes).
+   */
+  onReply?: (reply: GatewayReply) => void;
+}
+
+/** A reply the gateway made without the core, for its request log. */
+export interface GatewayReply {
+  method: string;
+  /** The path without the query string. */
+  path: string;
+  statusCode: number;
+  processingTimeMs: number;
+  requestId: string;
+  headers: http.IncomingHttpHeaders;
 }
 
 /** The default request body limit: 1 MiB. */
@@ -97,12 +116,20 @@ function sendError(res: http.ServerResponse, status: number, detail: ErrorDetail
   res.end(body);
 }
 
-/** A failed call → the HTTP status and `{"error": {...}}` body. */
-function sendCallError(res: http.ServerResponse, result: CallResult, req: http.IncomingMessage): void {
+/**
+ * A failed call → the HTTP status and `{"error": {...}}` body. Returns the
+ * reply when the gateway made it itself: the core stamps a `request-id` on
+ * every call it answers, so a result without one never reached it (or its
+ * answer never came back) and the core has not logged it.
+ */
+function sendCallError(res: http.ServerResponse, result: CallResult, req: http.IncomingMessage): [number, string] | undefined {
   const detail =
     result.error ?? (result.statusDetails && decodeStatusDetails(result.statusDetails)) ?? fallbackDetail(result.code, result.message);
-  const requestId = result.headers["request-id"] ?? detail.request_id ?? requestIdFor(req);
-  sendError(res, httpStatusOf(result.code, detail.type), detail, requestId, responseHeaders(result.headers, {}));
+  const answered = result.headers["request-id"];
+  const requestId = answered ?? detail.request_id ?? requestIdFor(req);
+  const status = httpStatusOf(result.code, detail.type);
+  sendError(res, status, detail, requestId, responseHeaders(result.headers, {}));
+  return answered ? undefined : [status, requestId];
 }
 
 /** Reads the request body, up to `limit` bytes; undefined when there is none. */
@@ -136,8 +163,41 @@ export function createGateway(options: GatewayOptions): http.Server {
   const corsMethods = router.methods().join(",");
   const extras = new Map<string, ExtraRoute>();
   for (const r of options.extraRoutes ?? []) extras.set(`${r.method.toUpperCase()} ${r.path}`, r);
+  const onReply = options.onReply;
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /** Reports a reply the gateway made itself, at the moment it makes it. */
+  function report(req: http.IncomingMessage, started: number, statusCode: number, requestId: string): void {
+    if (!onReply) return;
+    try {
+      const url = req.url ?? "/";
+      const q = url.indexOf("?");
+      onReply({
+        method: req.method ?? "GET",
+        path: q < 0 ? url : url.slice(0, q),
+        statusCode,
+        processingTimeMs: performance.now() - started,
+        requestId,
+        headers: req.headers,
+      });
+    } catch {
+      // The reply is sent: a failing hook must never break the server.
+    }
+  }
+
+  /** Sends one of the gateway's own errors and reports it. */
+  function sendOwnError(req: http.IncomingMessage, res: http.ServerResponse, started: number, status: number, detail: ErrorDetail, extra: http.OutgoingHttpHeaders = {}): void {
+    const requestId = requestIdFor(req);
+    sendError(res, status, detail, requestId, extra);
+    report(req, started, status, requestId);
+  }
+
+  /** A failed call's reply, reported when the core did not answer it. */
+  function sendFailedCall(req: http.IncomingMessage, res: http.ServerResponse, started: number, result: CallResult): void {
+    const own = sendCallError(res, result, req);
+    if (own) report(req, started, own[0], own[1]);
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, started: number): Promise<void> {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
@@ -147,7 +207,10 @@ export function createGateway(options: GatewayOptions): http.Server {
     const extra = extras.size > 0 ? extras.get(`${method} ${path}`) : undefined;
     if (extra) {
       // Every response carries a request id, the routes beside the API too.
-      res.setHeader("Request-Id", requestIdFor(req));
+      const requestId = requestIdFor(req);
+      res.setHeader("Request-Id", requestId);
+      // A failed extra route (/readyz not ready, /metrics without its token) is the gateway's own reply.
+      if (onReply) res.once("finish", () => res.statusCode >= 400 && report(req, started, res.statusCode, requestId));
       return extra.handle(req, res);
     }
 
@@ -162,10 +225,10 @@ export function createGateway(options: GatewayOptions): http.Server {
       }
       if (allow.length > 0) {
         const [status, detail] = gatewayErrors.methodNotAllowed(method, path, allow);
-        return sendError(res, status, detail, requestIdFor(req), { Allow: allow.join(", ") });
+        return sendOwnError(req, res, started, status, detail, { Allow: allow.join(", ") });
       }
       const [status, detail] = gatewayErrors.routeNotFound(method, path);
-      return sendError(res, status, detail, requestIdFor(req));
+      return sendOwnError(req, res, started, status, detail);
     }
     const route = match.value;
     let request: Uint8Array;
@@ -175,16 +238,16 @@ export function createGateway(options: GatewayOptions): http.Server {
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err;
       const headers: http.OutgoingHttpHeaders = err.status === 413 ? { Connection: "close" } : {};
-      return sendError(res, err.status, err.detail, requestIdFor(req), headers);
+      return sendOwnError(req, res, started, err.status, err.detail, headers);
     }
     const metadata = headersToMetadata(req.headers);
     // The merchant's method and path, for the core's log line (replacing any sent by the client).
     metadata["x-http-method"] = method;
     metadata["x-http-path"] = path;
-    if (route.serverStreaming) return stream(req, res, route, request, metadata);
+    if (route.serverStreaming) return stream(req, res, route, request, metadata, started);
 
     const result = await dispatcher.unary(route.rpcPath, request, metadata);
-    if (result.code !== 0 || !result.response) return sendCallError(res, result, req);
+    if (result.code !== 0 || !result.response) return sendFailedCall(req, res, started, result);
     const out = decodeResponse(route, result.response);
     const headers = responseHeaders(result.headers, corsHeaders(req, {}));
     headers["Content-Type"] = out.contentType;
@@ -195,15 +258,15 @@ export function createGateway(options: GatewayOptions): http.Server {
   }
 
   /** A server-streaming RPC as Server-Sent Events: one `data: <json>` line and a blank line per message. */
-  async function stream(req: http.IncomingMessage, res: http.ServerResponse, route: Route, request: Uint8Array, metadata: Metadata): Promise<void> {
+  async function stream(req: http.IncomingMessage, res: http.ServerResponse, route: Route, request: Uint8Array, metadata: Metadata, started: number): Promise<void> {
     const abort = new AbortController();
     res.on("close", () => {
       if (!res.writableFinished) abort.abort();
     });
-    let started = false;
+    let begun = false;
     const start = (headers: Record<string, string>) => {
-      if (started) return;
-      started = true;
+      if (begun) return;
+      begun = true;
       const out = responseHeaders(headers, corsHeaders(req, {}));
       out["Request-Id"] ??= requestIdFor(req);
       out["Content-Type"] = "text/event-stream";
@@ -231,8 +294,8 @@ export function createGateway(options: GatewayOptions): http.Server {
       },
     });
     if (abort.signal.aborted) return;
-    if (!started) {
-      if (result.code !== 0) return sendCallError(res, result, req);
+    if (!begun) {
+      if (result.code !== 0) return sendFailedCall(req, res, started, result);
       start(result.headers);
     } else if (result.code !== 0) {
       // Headers are gone: the error travels as a last event, in the same error format.
@@ -243,10 +306,11 @@ export function createGateway(options: GatewayOptions): http.Server {
   }
 
   const server = http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
-    handle(req, res).catch(() => {
+    const started = performance.now();
+    handle(req, res, started).catch(() => {
       // A bug or a throwing dispatcher: never a stack trace, always the error format.
       const [status, detail] = gatewayErrors.internal();
-      sendError(res, status, detail, requestIdFor(req));
+      sendOwnError(req, res, started, status, detail);
     });
   });
   server.keepAliveTimeout = 65_000;

@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     grpcPort: config.grpcPort,
     settings: { publicBaseUrl: config.publicBaseUrl, fingerprintSecret: config.fingerprintSecret },
     rateLimiter: rateLimiting.limiter,
+    webhookLimiter: rateLimiting.webhooks,
     onCall: observeCalls(logger),
     health,
   });
@@ -40,8 +41,8 @@ async function main(): Promise<void> {
   const gateway = createGateway({
     dispatcher: core.pipeline,
     extraRoutes: [...healthRoutes(core.deps.db, health), metricsRoute(), ...openApiRoutes()],
+    onReply: logGatewayReplies(logger),
   });
-  logGatewayReplies(gateway, logger);
   await new Promise<void>((resolve, reject) => {
     gateway.once("error", reject);
     gateway.listen(config.port, () => resolve());

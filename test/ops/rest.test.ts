@@ -24,8 +24,11 @@ beforeAll(async () => {
   limiting = await createRateLimiting(log.logger, smallLimits());
   core = await startTestCore({ rateLimiter: limiting.limiter, onCall: observeCalls(log.logger) });
   unwatchPool = watchDatabasePool(core.deps.db);
-  gateway = createGateway({ dispatcher: core.pipeline, extraRoutes: [...healthRoutes(core.deps.db), metricsRoute()] });
-  logGatewayReplies(gateway, log.logger);
+  gateway = createGateway({
+    dispatcher: core.pipeline,
+    extraRoutes: [...healthRoutes(core.deps.db), metricsRoute()],
+    onReply: logGatewayReplies(log.logger),
+  });
   await new Promise<void>((resolve) => gateway.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
 });
