@@ -30,9 +30,15 @@ export function generateTestHeader(payload: string, secret: string, timestamp = 
  * Verifies a webhook's `Payments-Signature` header against the raw body and
  * returns the event; throws SignatureVerificationError if the header is
  * missing or malformed, older (or newer) than `tolerance` seconds, or no
- * signature matches.
+ * signature matches. `tolerance` must be a positive number of seconds:
+ * there is no way to turn the replay check off.
  */
 export function constructEvent(rawBody: string | Uint8Array, signatureHeader: string | string[] | undefined, secret: string, tolerance = DEFAULT_TOLERANCE): Event {
+  // A tolerance of 0 (or less) must not mean "no replay protection" (stripe-node's pitfall):
+  // it is a programming error, thrown as such, not a bad signature.
+  if (typeof tolerance !== "number" || !Number.isFinite(tolerance) || tolerance <= 0) {
+    throw new RangeError(`tolerance must be a positive number of seconds (default ${DEFAULT_TOLERANCE}), got ${String(tolerance)}.`);
+  }
   const payload = typeof rawBody === "string" ? rawBody : Buffer.from(rawBody).toString("utf8");
   const header = Array.isArray(signatureHeader) ? signatureHeader[0] : signatureHeader;
   if (!header) fail(`No ${SIGNATURE_HEADER} header.`);
@@ -51,7 +57,7 @@ export function constructEvent(rawBody: string | Uint8Array, signatureHeader: st
   if (!timestamp || signatures.length === 0) fail(`${SIGNATURE_HEADER} header has no timestamp or no signature.`);
 
   const now = Math.floor(Date.now() / 1000);
-  if (tolerance > 0 && Math.abs(now - timestamp) > tolerance) fail(`Timestamp outside the tolerance of ${tolerance} s (replayed or stale webhook).`);
+  if (Math.abs(now - timestamp) > tolerance) fail(`Timestamp outside the tolerance of ${tolerance} s (replayed or stale webhook).`);
 
   const expected = Buffer.from(computeSignature(payload, timestamp, secret), "utf8");
   const match = signatures.some((s) => {

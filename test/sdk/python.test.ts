@@ -161,5 +161,8 @@ describe("Python SDK scenarios", () => {
     expect(result.webhook_missing).toMatch(/No Payments-Signature/);
     expect(result.webhook_stale).toMatch(/outside the tolerance/);
     expect(result.webhook_stale_wide_tolerance).toBeNull();
+    // No tolerance turns the replay check off: 0 or less is refused outright.
+    expect(result.webhook_tolerance_zero).toMatch(/tolerance must be a positive number/);
+    expect(result.webhook_tolerance_negative).toMatch(/tolerance must be a positive number/);
   });
 });

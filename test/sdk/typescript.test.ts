@@ -375,6 +375,11 @@ describe("webhooks.constructEvent", () => {
       expect(() => webhooks.constructEvent(body, signature, endpointSecret)).toThrow(/tolerance/);
       // A wider tolerance accepts it.
       expect(webhooks.constructEvent(body, signature, endpointSecret, 600).type).toBe("customer.created");
+      // No tolerance turns the replay check off: 0 (stripe-node's "disable") or less is refused outright.
+      for (const tolerance of [0, -1, Number.NaN]) {
+        expect(() => webhooks.constructEvent(body, signature, endpointSecret, tolerance)).toThrow(RangeError);
+        expect(() => webhooks.constructEvent(body, signature, endpointSecret, tolerance)).toThrow(/tolerance must be a positive number/);
+      }
     } finally {
       vi.useRealTimers();
     }

@@ -63,7 +63,13 @@ class Webhook:
 
     @staticmethod
     def construct_event(payload, sig_header, secret, tolerance=DEFAULT_TOLERANCE):
-        """Verifies the signature and returns the event (attribute access); raises SignatureVerificationError otherwise."""
+        """Verifies the signature and returns the event (attribute access); raises SignatureVerificationError otherwise.
+
+        ``tolerance`` must be a positive number of seconds: there is no way to turn the replay check off.
+        """
+        # 0 or less is a programming error (some SDKs read it as "skip the timestamp check"), not a bad signature.
+        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0:
+            raise ValueError(f"tolerance must be a positive number of seconds (default {DEFAULT_TOLERANCE}), got {tolerance!r}.")
         if isinstance(payload, (bytes, bytearray)):
             payload = payload.decode("utf-8")
         if not sig_header:

@@ -128,4 +128,16 @@ stale = payments.Webhook.generate_test_header(wh["body"], wh["secret"], timestam
 out["webhook_stale"] = sig_error(wh["body"], stale, wh["secret"])
 out["webhook_stale_wide_tolerance"] = sig_error(wh["body"], stale, wh["secret"], tolerance=600)
 
+
+def tolerance_error(tolerance):
+    try:
+        payments.Webhook.construct_event(wh["body"], wh["header"], wh["secret"], tolerance)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+out["webhook_tolerance_zero"] = tolerance_error(0)
+out["webhook_tolerance_negative"] = tolerance_error(-1)
+
 print(json.dumps(out))
