@@ -98,6 +98,34 @@ export const chargeAlreadyRefunded = (charge: string) =>
 export const chargeNotRefundable = (charge: string, why: string) =>
   invalidState("charge_not_refundable", `Charge ${charge} cannot be refunded: ${why}.`, { charge });
 
+/** A test-mode-only endpoint called with a live key. */
+export const testModeOnly = (message: string) => invalidState("test_mode_only", message);
+
+/** An intent in `requires_capture` whose authorized charge cannot be found (should not happen: data out of step). */
+export const chargeMissing = (intent: string) =>
+  invalidState("charge_missing", `PaymentIntent ${intent} has no authorized charge to capture.`, { payment_intent: intent });
+
+/**
+ * The processor refused to refund. Its own message is kept as the error's
+ * `cause` for the server side only: processor wording is not an API contract
+ * and may say more than a client should see.
+ */
+export const refundFailed = (charge: string, processorMessage?: string) =>
+  Object.assign(
+    invalidState("refund_failed", `The refund of charge ${charge} could not be processed. Nothing was refunded; retry later.`, { charge }),
+    { cause: processorMessage },
+  );
+
+/** The processor refused to release (void) an authorization; the intent is unchanged. Processor wording stays server-side (`cause`). */
+export const authorizationReleaseFailed = (intent: string, charge: string, processorMessage?: string) =>
+  Object.assign(
+    invalidState("authorization_release_failed", `The authorization of charge ${charge} could not be released, so PaymentIntent ${intent} was not canceled; retry later.`, {
+      payment_intent: intent,
+      charge,
+    }),
+    { cause: processorMessage },
+  );
+
 /** A payment method in a state that forbids the request (attached elsewhere, not attached). */
 export const paymentMethodUnexpectedState = (pm: string, message: string) =>
   invalidState("payment_method_unexpected_state", message, { payment_method: pm });

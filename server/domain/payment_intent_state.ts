@@ -3,12 +3,15 @@
 // with a guard on the status they read.
 import { invalidParam, paymentIntentUnexpectedState } from "../errors";
 
-/** The statuses of a payment intent. */
+/**
+ * The statuses of a payment intent. The proto also documents `processing`
+ * (asynchronous payment methods); nothing here can reach it, since card
+ * authorizations answer at once, so it is reserved there and absent here.
+ */
 export type IntentStatus =
   | "requires_payment_method"
   | "requires_confirmation"
   | "requires_action"
-  | "processing"
   | "requires_capture"
   | "succeeded"
   | "canceled";
@@ -23,8 +26,6 @@ export type IntentAction =
   | "confirm"
   /** The customer finished (or failed) 3-D Secure. */
   | "authenticate"
-  /** An asynchronous payment settles. */
-  | "settle"
   /** Held funds are captured. */
   | "capture"
   | "cancel";
@@ -50,18 +51,13 @@ export const INTENT_TRANSITIONS: Readonly<Record<IntentAction, Transition>> = {
   },
   confirm: {
     from: ["requires_payment_method", "requires_confirmation"],
-    to: ["requires_action", "requires_capture", "succeeded", "processing", "requires_payment_method"],
+    to: ["requires_action", "requires_capture", "succeeded", "requires_payment_method"],
     verb: "confirm",
   },
   authenticate: {
     from: ["requires_action"],
-    to: ["requires_capture", "succeeded", "processing", "requires_payment_method"],
-    verb: "authenticate",
-  },
-  settle: {
-    from: ["processing"],
     to: ["requires_capture", "succeeded", "requires_payment_method"],
-    verb: "settle",
+    verb: "authenticate",
   },
   capture: { from: ["requires_capture"], to: ["succeeded"], verb: "capture" },
   cancel: {
@@ -92,7 +88,7 @@ export function transition(intentId: string, status: IntentStatus, action: Inten
 }
 
 /** What the processor said about an authorization attempt. */
-export type AttemptOutcome = "authorized" | "requires_action" | "declined" | "pending";
+export type AttemptOutcome = "authorized" | "requires_action" | "declined";
 
 /** The status an attempt's outcome leads to, given the intent's capture method. */
 export function statusAfterAttempt(outcome: AttemptOutcome, captureMethod: "automatic" | "manual"): IntentStatus {
@@ -103,8 +99,6 @@ export function statusAfterAttempt(outcome: AttemptOutcome, captureMethod: "auto
       return "requires_action";
     case "declined":
       return "requires_payment_method";
-    case "pending":
-      return "processing";
   }
 }
 

@@ -83,6 +83,34 @@ export function toPaymentIntent(row: IntentRow, charges: ChargeRow[], settings: 
 }
 
 /**
+ * The reduced intent a publishable key (a browser, holding the client secret)
+ * may see, as Stripe does: no metadata, description or customer, which are the
+ * merchant's own data, and charges without the customer, description and card
+ * fingerprint. Amounts and status stay: the payer's page needs them.
+ */
+export function forPublishableKey(pi: PaymentIntent): PaymentIntent {
+  return {
+    ...pi,
+    description: undefined,
+    metadata: {},
+    customer_id: undefined,
+    latest_charge: undefined,
+    charges: pi.charges && {
+      ...pi.charges,
+      data: pi.charges.data.map((c) => ({
+        ...c,
+        customer: undefined,
+        description: undefined,
+        payment_method: c.payment_method && {
+          ...c.payment_method,
+          card: c.payment_method.card && { ...c.payment_method.card, fingerprint: "" },
+        },
+      })),
+    },
+  };
+}
+
+/**
  * An intent row as event JSON. The client secret is left out: events are
  * stored and sent to webhook endpoints, and the secret must not be stored or spread.
  */

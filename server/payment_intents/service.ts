@@ -7,6 +7,7 @@ import { PaymentIntentServiceService, type PaymentIntent } from "../../gen/payme
 import type { ErrorDetail } from "../../gen/payments/v1/common";
 import type { ChargePaymentMethod } from "../../gen/payments/v1/charges";
 import type { CoreDeps } from "../deps";
+import { bool } from "../db/knex";
 import { eventScopeOf, pageRows, PendingEvents, scopeOf, type Scope } from "../db/resources";
 import { clientSecretMatches, newId } from "../domain/ids";
 import { applyMetadata, parseAmount, parseCurrency } from "../domain/money";
@@ -22,7 +23,18 @@ import {
   transition,
   type IntentAction,
 } from "../domain/payment_intent_state";
-import { ApiError, cardError, invalidParam, invalidState, missingParam, resourceMissing, unauthorized } from "../errors";
+import {
+  ApiError,
+  authorizationReleaseFailed,
+  cardError,
+  chargeMissing,
+  concurrentUpdate,
+  invalidParam,
+  missingParam,
+  resourceMissing,
+  testModeOnly,
+  unauthorized,
+} from "../errors";
 import type { Handlers } from "../methods";
 import { recordPaymentOutcome } from "../observability/metrics";
 import type { AuthedContext } from "../pipeline/types";
@@ -33,7 +45,7 @@ import { chargesOfIntents } from "../charges/store";
 import { loadCustomer } from "../customers/store";
 import { cardOf, type PaymentMethodRow } from "../payment_methods/mapper";
 import { loadPaymentMethod } from "../payment_methods/store";
-import { paymentIntentJson, toPaymentIntent, type IntentRow } from "./mapper";
+import { forPublishableKey, paymentIntentJson, toPaymentIntent, type IntentRow } from "./mapper";
 import { loadIntent, updateIntent } from "./store";
 
 const PAYMENT_METHOD_TYPES = new Set(["card", "apple_pay", "google_pay"]);
@@ -74,7 +86,11 @@ interface AttemptResult {
 /** The PaymentIntentService handlers; `processors` defaults to the test-card simulator (and no live processor). */
 export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = defaultProcessors): Handlers<typeof PaymentIntentServiceService> {
   const settings = deps.settings;
-  const message = (row: IntentRow, charges: ChargeRow[]) => toPaymentIntent(row, charges, settings);
+  /** The intent as this caller may see it: publishable keys (the browser) get the reduced view. */
+  const message = (ctx: AuthedContext, row: IntentRow, charges: ChargeRow[]) => {
+    const full = toPaymentIntent(row, charges, settings);
+    return ctx.caller.keyType === "publishable" ? forPublishableKey(full) : full;
+  };
 
   /** Publishable keys reach an intent only through its client secret; a wrong secret looks like a missing intent. */
   function checkClientSecret(ctx: AuthedContext, id: string, presented: string | undefined): void {
@@ -96,8 +112,14 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
       throw missingParam("payment_method", "You cannot confirm this PaymentIntent because it has no payment method. Pass payment_method.");
     }
     const pm = await loadPaymentMethod(trx, scope, pmId, "payment_method");
-    if (pm.customer && row.customer_id && pm.customer !== row.customer_id) {
-      throw invalidParam("payment_method", `The payment method ${pm.id} belongs to another customer than this PaymentIntent's.`);
+    // A customer's saved card pays only that customer's intents (never a guest's or another customer's).
+    if (pm.customer && pm.customer !== row.customer_id) {
+      throw invalidParam(
+        "payment_method",
+        row.customer_id
+          ? `The payment method ${pm.id} belongs to another customer than this PaymentIntent's.`
+          : `The payment method ${pm.id} is attached to a customer: use it on a PaymentIntent with that customer_id.`,
+      );
     }
     return pm;
   }
@@ -224,12 +246,33 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
     return { row: next, charges: allCharges };
   }
 
+  /**
+   * Cancel of a `requires_capture` intent: the processor voids the hold, and
+   * the charge records the released amount the way Stripe does (`refunded`
+   * true, `amount_refunded` = the uncaptured amount; status unchanged), with
+   * `charge.refunded`. Returns the intent's charges as they now are.
+   */
+  async function releaseAuthorization(trx: Knex.Transaction, row: IntentRow, charges: ChargeRow[], events: PendingEvents): Promise<ChargeRow[]> {
+    const chargeRow = charges.find((c) => c.id === row.latest_charge);
+    if (!chargeRow) throw chargeMissing(row.id);
+    const amount = Number(chargeRow.amount) - Number(chargeRow.amount_captured);
+    const done = await processorFor(processors, bool(row.livemode)).cancel({ chargeId: chargeRow.id, amount, currency: chargeRow.currency });
+    if (!done.ok) throw authorizationReleaseFailed(row.id, chargeRow.id, done.message);
+    const change = { refunded: true, amount_refunded: amount };
+    // Guarded like every write: only an uncaptured, unreleased charge is released.
+    const n = await trx("charges").where({ id: chargeRow.id, captured: false, amount_refunded: 0 }).update(change);
+    if (n !== 1) throw concurrentUpdate("charge", chargeRow.id);
+    const updated: ChargeRow = { ...chargeRow, ...change };
+    events.add("charge.refunded", chargeJson(toCharge(updated, settings.publicBaseUrl)));
+    return charges.map((c) => (c.id === updated.id ? updated : c));
+  }
+
   /** Commits an attempt, then answers with the intent or its card error. */
-  function answer(result: AttemptResult): { payment_intent: PaymentIntent } {
+  function answer(ctx: AuthedContext, result: AttemptResult): { payment_intent: PaymentIntent } {
     // Committed attempts only (create without confirm is not one); ops metric.
     if (result.decline || ["succeeded", "requires_capture", "requires_action"].includes(result.row.status)) recordPaymentOutcome(result.row.status, result.decline?.fields.decline_code);
     if (result.decline) throw result.decline;
-    return { payment_intent: message(result.row, result.charges) };
+    return { payment_intent: message(ctx, result.row, result.charges) };
   }
 
   return {
@@ -286,14 +329,14 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
         await events.flush(trx, eventScopeOf(ctx));
         return out;
       });
-      return answer(result);
+      return answer(ctx, result);
     },
 
     async getPaymentIntent(ctx, req) {
       if (!req.id) throw missingParam("id");
       checkClientSecret(ctx, req.id, req.client_secret);
       const row = await loadIntent(deps.db, scopeOf(ctx), req.id);
-      return { payment_intent: message(row, await chargesOf(deps.db, row)) };
+      return { payment_intent: message(ctx, row, await chargesOf(deps.db, row)) };
     },
 
     async updatePaymentIntent(ctx, req) {
@@ -322,7 +365,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
         const next = await updateIntent(trx, row, changes, INTENT_TRANSITIONS[action].verb);
         return { row: next, charges: await chargesOf(trx, next) };
       });
-      return { payment_intent: message(result.row, result.charges) };
+      return { payment_intent: message(ctx, result.row, result.charges) };
     },
 
     async confirmPaymentIntent(ctx, req) {
@@ -342,7 +385,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
         await events.flush(trx, eventScopeOf(ctx));
         return out;
       });
-      return answer(result);
+      return answer(ctx, result);
     },
 
     async authenticatePaymentIntent(ctx, req) {
@@ -352,7 +395,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
       if (outcome !== "succeed" && outcome !== "fail") throw invalidParam("outcome", "Invalid outcome: use succeed or fail.");
       const scope = scopeOf(ctx);
       if (scope.livemode) {
-        throw invalidState("test_mode_only", "Authentication through this endpoint is only available in test mode; in live mode the card issuer authenticates.");
+        throw testModeOnly("Authentication through this endpoint is only available in test mode; in live mode the card issuer authenticates.");
       }
       const events = new PendingEvents();
       const result = await deps.db.transaction(async (trx) => {
@@ -384,7 +427,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
         await events.flush(trx, eventScopeOf(ctx));
         return out;
       });
-      return answer(result);
+      return answer(ctx, result);
     },
 
     async capturePaymentIntent(ctx, req) {
@@ -399,21 +442,28 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
         const processor = processorFor(processors, scope.livemode);
         const charges = await chargesOf(trx, row);
         const chargeRow = charges.find((c) => c.id === row.latest_charge);
-        if (!chargeRow) throw invalidState("charge_missing", `PaymentIntent ${row.id} has no authorized charge to capture.`);
+        if (!chargeRow) throw chargeMissing(row.id);
         const captured = await processor.capture({ chargeId: chargeRow.id, amount, currency: row.currency });
         if (!captured.ok) {
           throw cardError({ code: captured.decline.code, message: captured.decline.message, decline_code: captured.decline.declineCode, payment_intent: row.id, charge: chargeRow.id });
         }
         const next = await updateIntent(trx, row, { status, amount_received: amount, amount_capturable: 0 }, INTENT_TRANSITIONS.capture.verb);
-        const updated: ChargeRow = { ...chargeRow, captured: true, amount_captured: amount };
-        await trx("charges").where({ id: chargeRow.id, captured: false }).update({ captured: true, amount_captured: amount });
+        // A partial capture releases the rest of the hold; as Stripe does, the
+        // charge records the released part as refunded (amount_refunded), so
+        // what can still be refunded is amount − amount_refunded = what was captured.
+        const released = Number(chargeRow.amount) - amount;
+        const change = { captured: true, amount_captured: amount, amount_refunded: released };
+        const updated: ChargeRow = { ...chargeRow, ...change };
+        await trx("charges").where({ id: chargeRow.id, captured: false }).update(change);
         const all = charges.map((c) => (c.id === updated.id ? updated : c));
-        events.add("charge.captured", chargeJson(toCharge(updated, settings.publicBaseUrl)));
+        const updatedJson = chargeJson(toCharge(updated, settings.publicBaseUrl));
+        events.add("charge.captured", updatedJson);
+        if (released > 0) events.add("charge.refunded", updatedJson);
         events.add("payment_intent.succeeded", paymentIntentJson(next, all, settings));
         await events.flush(trx, eventScopeOf(ctx));
         return { row: next, charges: all };
       });
-      return { payment_intent: message(result.row, result.charges) };
+      return { payment_intent: message(ctx, result.row, result.charges) };
     },
 
     async cancelPaymentIntent(ctx, req) {
@@ -427,18 +477,19 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
       const result = await deps.db.transaction(async (trx) => {
         const row = await loadIntent(trx, scope, req.id, true);
         const status = transition(row.id, row.status, "cancel", "canceled");
+        let charges = await chargesOf(trx, row);
+        if (row.status === "requires_capture") charges = await releaseAuthorization(trx, row, charges, events);
         const next = await updateIntent(
           trx,
           row,
           { status, cancellation_reason: reason ?? null, canceled_at: deps.now(), amount_capturable: 0 },
           INTENT_TRANSITIONS.cancel.verb,
         );
-        const charges = await chargesOf(trx, next);
         events.add("payment_intent.canceled", paymentIntentJson(next, charges, settings));
         await events.flush(trx, eventScopeOf(ctx));
         return { row: next, charges };
       });
-      return { payment_intent: message(result.row, result.charges) };
+      return { payment_intent: message(ctx, result.row, result.charges) };
     },
 
     async listPaymentIntents(ctx, req) {
@@ -452,7 +503,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
       const charges = await chargesOfIntents(deps.db, charged);
       return {
         object: "list",
-        data: rows.map((r) => message(r, charges.get(r.id) ?? [])),
+        data: rows.map((r) => message(ctx, r, charges.get(r.id) ?? [])),
         has_more: hasMore,
         url: "/v1/payment_intents",
       };

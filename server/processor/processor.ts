@@ -39,8 +39,13 @@ export type AuthorizeResult =
 /** A card processor. */
 export interface Processor {
   authorize(req: AuthorizeRequest): Promise<AuthorizeResult>;
-  /** Captures `amount` of an authorized charge. */
+  /** Captures `amount` of an authorized charge; the network releases the rest of the hold. */
   capture(req: { chargeId: string; amount: number; currency: string }): Promise<{ ok: true } | { ok: false; decline: Decline }>;
+  /**
+   * Releases (voids) the uncaptured `amount` of an authorized charge, so the
+   * cardholder's funds are no longer held (cancel of a `requires_capture` intent).
+   */
+  cancel(req: { chargeId: string; amount: number; currency: string }): Promise<{ ok: true } | { ok: false; message: string }>;
   /** Returns `amount` of a captured charge. */
   refund(req: { chargeId: string; refundId: string; amount: number; currency: string }): Promise<{ ok: true } | { ok: false; message: string }>;
 }

@@ -36,6 +36,10 @@ export class TestCardSimulator implements Processor {
     return { ok: true };
   }
 
+  async cancel(): Promise<{ ok: true }> {
+    return { ok: true };
+  }
+
   async refund(): Promise<{ ok: true }> {
     return { ok: true };
   }

@@ -28,17 +28,22 @@ export function receiptHtml(charge: ChargeRow, merchantName: string): string {
   const brand = pm?.card ? (BRAND_NAMES[pm.card.brand] ?? pm.card.brand) : "Card";
   const last4 = pm?.card?.last4 ?? "";
   const date = new Date(Number(charge.created) * 1000).toISOString().slice(0, 10);
-  const refunded = Number(charge.amount_refunded);
-  // A manual-capture charge not captured yet is only authorized: say so rather than "paid".
+  // A manual-capture charge not captured yet is only authorized, and one whose
+  // intent was canceled had its hold released: say so rather than "paid".
   const captured = bool(charge.captured);
+  const released = !captured && bool(charge.refunded);
   const paid = captured ? Number(charge.amount_captured) : Number(charge.amount);
-  const verb = captured ? "paid" : "authorized";
+  // amount_refunded also counts the hold a partial capture released (never
+  // paid, so never refunded): the receipt shows refunds of what was paid.
+  const refunded = captured ? Number(charge.amount_refunded) - (Number(charge.amount) - paid) : 0;
+  const verb = captured ? "paid" : released ? "authorized, then released" : "authorized";
   const rows: Array<[string, string]> = [
-    [`Amount ${verb}`, formatAmount(paid, charge.currency)],
+    [captured ? "Amount paid" : "Amount authorized", formatAmount(paid, charge.currency)],
     ["Date", date],
     ["Payment method", `${brand} •••• ${last4}`],
     ["Receipt", charge.id],
   ];
+  if (released) rows.push(["Authorization released", formatAmount(Number(charge.amount_refunded), charge.currency)]);
   if (refunded > 0) rows.push(["Refunded", formatAmount(refunded, charge.currency)]);
   if (charge.description) rows.push(["Description", charge.description]);
   const e = escapeHtml;

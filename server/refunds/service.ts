@@ -12,9 +12,9 @@ import {
   chargeNotRefundable,
   concurrentUpdate,
   invalidParam,
-  invalidState,
   missingParam,
   refundAmountTooLarge,
+  refundFailed,
 } from "../errors";
 import type { Handlers } from "../methods";
 import { processorFor, defaultProcessors } from "../processor";
@@ -54,14 +54,18 @@ export function refundHandlers(deps: CoreDeps, processors: Processors = defaultP
           throw invalidParam("payment_intent", `Charge ${charge.id} does not belong to PaymentIntent ${req.payment_intent}.`);
         }
         if (charge.status !== "succeeded") throw chargeNotRefundable(charge.id, `its status is ${charge.status}`);
-        if (!bool(charge.captured)) throw chargeNotRefundable(charge.id, "it has not been captured; cancel its PaymentIntent instead");
-        const captured = Number(charge.amount_captured);
+        if (!bool(charge.captured)) {
+          throw chargeNotRefundable(charge.id, bool(charge.refunded) ? "its authorization was released" : "it has not been captured; cancel its PaymentIntent instead");
+        }
+        // amount_refunded also counts the hold a partial capture released, so
+        // what remains refundable is amount − amount_refunded (= captured − refunds).
+        const total = Number(charge.amount);
         const seen = Number(charge.amount_refunded);
-        const remaining = captured - seen;
+        const remaining = total - seen;
         if (remaining <= 0) throw chargeAlreadyRefunded(charge.id);
         const amount = requested ?? remaining;
         if (amount > remaining) throw refundAmountTooLarge(amount, remaining, charge.id);
-        if (!(await addRefundedAmount(trx, charge.id, seen, amount, captured))) throw concurrentUpdate("charge", charge.id);
+        if (!(await addRefundedAmount(trx, charge.id, seen, amount, total))) throw concurrentUpdate("charge", charge.id);
         const row: RefundRow = {
           seq: 0,
           id: newId("re"),
@@ -78,11 +82,11 @@ export function refundHandlers(deps: CoreDeps, processors: Processors = defaultP
         };
         const done = await processorFor(processors, scope.livemode).refund({ chargeId: charge.id, refundId: row.id, amount, currency: charge.currency });
         // A processor refusal rolls back the refunded total with everything else.
-        if (!done.ok) throw invalidState("refund_failed", `The processor refused the refund: ${done.message}`, { charge: charge.id });
+        if (!done.ok) throw refundFailed(charge.id, done.message);
         const { seq: _seq, ...insert } = row;
         await trx("refunds").insert(insert);
         const refund = toRefund(row);
-        const chargeAfter = toCharge({ ...charge, amount_refunded: seen + amount, refunded: seen + amount === captured }, deps.settings.publicBaseUrl);
+        const chargeAfter = toCharge({ ...charge, amount_refunded: seen + amount, refunded: seen + amount === total }, deps.settings.publicBaseUrl);
         events.add("refund.created", refundJson(refund));
         events.add("charge.refunded", chargeJson(chargeAfter));
         await events.flush(trx, eventScopeOf(ctx));

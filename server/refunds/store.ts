@@ -13,15 +13,16 @@ export async function loadRefund(db: Knex, scope: Scope, id: string): Promise<Re
 }
 
 /**
- * Adds `amount` to the charge's refunded total only if the total stays within
- * the captured amount and nobody changed it since it was read
- * (`amount_refunded = seen`). Returns whether the row was updated.
+ * Adds `amount` to the charge's refunded total (which also counts a released
+ * hold, see capture) only if the total stays within the charge's amount and
+ * nobody changed it since it was read (`amount_refunded = seen`). Returns
+ * whether the row was updated.
  */
-export async function addRefundedAmount(trx: Knex.Transaction, chargeId: string, seen: number, amount: number, captured: number): Promise<boolean> {
+export async function addRefundedAmount(trx: Knex.Transaction, chargeId: string, seen: number, amount: number, chargeAmount: number): Promise<boolean> {
   const total = seen + amount;
   const n = await trx("charges")
-    .where({ id: chargeId, amount_refunded: seen })
-    .andWhere("amount_captured", ">=", total)
-    .update({ amount_refunded: total, refunded: total === captured });
+    .where({ id: chargeId, amount_refunded: seen, captured: true })
+    .andWhere("amount", ">=", total)
+    .update({ amount_refunded: total, refunded: total === chargeAmount });
   return n === 1;
 }

@@ -16,7 +16,6 @@ const STATUSES: IntentStatus[] = [
   "requires_payment_method",
   "requires_confirmation",
   "requires_action",
-  "processing",
   "requires_capture",
   "succeeded",
   "canceled",
@@ -27,7 +26,6 @@ const LEGAL: Record<IntentAction, IntentStatus[]> = {
   update: ["requires_payment_method", "requires_confirmation"],
   confirm: ["requires_payment_method", "requires_confirmation"],
   authenticate: ["requires_action"],
-  settle: ["processing"],
   capture: ["requires_capture"],
   cancel: ["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"],
 };
@@ -68,7 +66,11 @@ describe("payment intent transition table", () => {
     expect(statusAfterAttempt("authorized", "manual")).toBe("requires_capture");
     expect(statusAfterAttempt("requires_action", "automatic")).toBe("requires_action");
     expect(statusAfterAttempt("declined", "manual")).toBe("requires_payment_method");
-    expect(statusAfterAttempt("pending", "automatic")).toBe("processing");
+  });
+
+  it("no action starts from or leads to `processing` (reserved in the proto, unreachable with cards)", () => {
+    for (const t of Object.values(INTENT_TRANSITIONS)) expect([...t.from, ...t.to]).not.toContain("processing");
+    expect(() => assertCanStart("pi_1", "processing" as IntentStatus, "confirm")).toThrow(ApiError);
   });
 
   it("every target of the table is a known status", () => {

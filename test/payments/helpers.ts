@@ -7,7 +7,7 @@ import { PaymentIntentServiceClient, type CreatePaymentIntentRequest, type Payme
 import { PaymentMethodServiceClient } from "../../gen/payments/v1/payment_methods";
 import { ReceiptServiceClient } from "../../gen/payments/v1/receipts";
 import { RefundServiceClient } from "../../gen/payments/v1/refunds";
-import { startTestCore, type Backend, type TestCore } from "../support/core";
+import { startTestCore, type Backend, type TestCore, type TestCoreOptions } from "../support/core";
 import { call, type Outcome } from "../support/grpc";
 
 /** A far-enough expiry year for test cards. */
@@ -31,9 +31,9 @@ export interface PaymentsCore {
   close(): Promise<void>;
 }
 
-/** Starts a core on `backend` with payments clients. */
-export async function startPayments(backend: Backend): Promise<PaymentsCore> {
-  const core = await startTestCore({ backend });
+/** Starts a core on `backend` with payments clients (`opts`: e.g. handlers with another processor). */
+export async function startPayments(backend: Backend, opts: TestCoreOptions = {}): Promise<PaymentsCore> {
+  const core = await startTestCore({ ...opts, backend });
   const pi = core.client(PaymentIntentServiceClient);
   const pm = core.client(PaymentMethodServiceClient);
   const sk = () => core.metadata(core.keys.secret);
