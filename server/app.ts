@@ -17,6 +17,7 @@ import { Pipeline, type CallRecord, type RateLimiter } from "./pipeline/pipeline
 import { allHandlers } from "./services";
 import { serveHealth, type HealthStatus } from "./health/grpc";
 import { startWebhookWorker, type WorkerOptions } from "./webhooks/worker";
+import type { EndpointLimiter } from "./ratelimit/limiter";
 
 /** How to build a core. */
 export interface CoreOptions {
@@ -49,6 +50,8 @@ export interface CoreOptions {
   handlers?: (deps: CoreDeps) => ServiceHandlers;
   /** The webhook delivery worker: on unless false; options for tests. */
   webhookWorker?: boolean | WorkerOptions;
+  /** The shared per-endpoint webhook limiter (RateLimiting.webhooks); default: a per-process one. */
+  webhookLimiter?: EndpointLimiter;
 }
 
 /** A running core. */
@@ -111,7 +114,8 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
     cleanups.push(() => clearInterval(pruner));
 
     if (options.webhookWorker !== false) {
-      const worker = startWebhookWorker(deps, options.webhookWorker === true ? {} : options.webhookWorker);
+      const workerOptions = options.webhookWorker === true || options.webhookWorker === undefined ? {} : options.webhookWorker;
+      const worker = startWebhookWorker(deps, { limiter: options.webhookLimiter, ...workerOptions });
       cleanups.push(() => worker.stop());
     }
 

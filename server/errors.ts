@@ -126,6 +126,10 @@ export const authorizationReleaseFailed = (intent: string, charge: string, proce
     { cause: processorMessage },
   );
 
+/** A resend of a webhook delivery that is being sent right now (by the worker or another resend). */
+export const webhookDeliveryInProgress = (delivery: string) =>
+  invalidState("webhook_delivery_in_progress", `Webhook delivery ${delivery} is being sent right now. Try again in a moment.`);
+
 /** A payment method in a state that forbids the request (attached elsewhere, not attached). */
 export const paymentMethodUnexpectedState = (pm: string, message: string) =>
   invalidState("payment_method_unexpected_state", message, { payment_method: pm });

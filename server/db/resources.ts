@@ -5,7 +5,7 @@ import type { Knex } from "knex";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { resourceMissing } from "../errors";
 import { toPage, type PageParams } from "../domain/pagination";
-import { recordEvent, type EventScope } from "../events/outbox";
+import { recordEvents, type EventScope } from "../events/outbox";
 import type { AuthedContext } from "../pipeline/types";
 
 /** Whose objects a query may see. */
@@ -64,6 +64,6 @@ export class PendingEvents {
 
   /** Writes them through the outbox in `trx`. */
   async flush(trx: Knex.Transaction, scope: EventScope): Promise<void> {
-    for (const [type, object] of this.items) await recordEvent(trx, scope, type, object);
+    await recordEvents(trx, scope, this.items.map(([type, object]) => ({ type, object })));
   }
 }

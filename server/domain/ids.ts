@@ -32,7 +32,7 @@ export function randomToken(length: number): string {
 }
 
 /** The id prefixes of the API's objects. */
-export type IdPrefix = "pi" | "pm" | "ch" | "re" | "cus" | "evt" | "we" | "req" | "dp";
+export type IdPrefix = "pi" | "pm" | "ch" | "re" | "cus" | "evt" | "we" | "whd" | "req" | "dp";
 
 /** Milliseconds since the epoch as 8 base62 digits (sorts like the number until the year 8900). */
 function timePrefix(ms: number): string {

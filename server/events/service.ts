@@ -2,14 +2,13 @@
 import { EventServiceService, type ListEventsResponse } from "../../gen/payments/v1/events";
 import type { Knex } from "knex";
 import type { CoreDeps } from "../deps";
-import { invalidParam, resourceMissing } from "../errors";
+import { invalidParam, missingParam, resourceMissing } from "../errors";
 import type { Handlers } from "../methods";
-import type { AuthedContext } from "../pipeline/types";
 import { onEventsCommitted } from "./bus";
 import { toEvent, type EventRow } from "./mapper";
-import { pageRows } from "../db/resources";
+import { pageRows, scopeOf } from "../db/resources";
 import { parsePage } from "../domain/pagination";
-import { eventSeq, eventsAfter, findEvent, latestSeq, type Scope } from "./store";
+import { eventSeq, eventsAfter, findEvent, latestSeq } from "./store";
 import { isEventType } from "./types";
 
 /** How often an idle stream looks for events committed by other processes. */
@@ -17,14 +16,12 @@ const STREAM_POLL_MS = 500;
 /** Rows read per stream query. */
 const STREAM_BATCH = 200;
 
-const scopeOf = (ctx: AuthedContext): Scope => ({ merchantId: ctx.caller.merchantId, livemode: ctx.caller.livemode });
-
 /** The EventService handlers. */
 export function eventHandlers(deps: CoreDeps): Handlers<typeof EventServiceService> {
   const { db } = deps;
   return {
     async getEvent(ctx, req) {
-      if (!req.id) throw invalidParam("id", "Missing required param: id.");
+      if (!req.id) throw missingParam("id");
       const row = await findEvent(db, scopeOf(ctx), req.id);
       if (!row) throw resourceMissing("event", req.id);
       return { event: toEvent(row) };

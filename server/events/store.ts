@@ -1,12 +1,7 @@
 // knex queries over the events table, always within one merchant and mode.
 import type { Knex } from "knex";
+import type { Scope } from "../db/resources";
 import type { EventRow } from "./mapper";
-
-/** Whose events: the caller's merchant and mode. */
-export interface Scope {
-  merchantId: string;
-  livemode: boolean;
-}
 
 /** The scoped events query. */
 export function scopedEvents(db: Knex, scope: Scope): Knex.QueryBuilder {

@@ -28,7 +28,8 @@ export async function openLimiterStore(config: RateLimitConfig, logger: Logger):
   return config.redisUrl ? openRedisStore(config, config.redisUrl, logger) : memoryStore(config);
 }
 
-function memoryStore(config: RateLimitConfig): LimiterStore {
+/** Counters in this process only (one core process, or a default for parts built without the shared store). */
+export function memoryStore(config: RateLimitConfig): LimiterStore {
   const limiters = new Map<string, RateLimiterAbstract>();
   return {
     backend: "memory",

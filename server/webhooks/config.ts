@@ -7,7 +7,8 @@
 //   WEBHOOK_LEASE_MS                how long a claimed delivery is reserved for its worker (default 60000)
 //   WEBHOOK_CONCURRENCY             deliveries in flight per process (default 256)
 //   WEBHOOK_ENDPOINT_CONCURRENCY    deliveries in flight per endpoint per process (default 32)
-//   WEBHOOK_RATE_PER_MINUTE         per-endpoint rate limit (default 10000, the API design's)
+//   RATE_LIMIT_WEBHOOK_DELIVERY     per-endpoint deliveries per window (default 10000, the API design's;
+//                                   read by server/ratelimit, whose shared limiter createCore passes the worker)
 //   EVENT_RETENTION_DAYS            how long events are kept (default and minimum 30)
 
 /**
@@ -28,6 +29,7 @@ export interface WebhookConfig {
   leaseMs: number;
   concurrency: number;
   endpointConcurrency: number;
+  /** Per-endpoint budget of the worker's default (per-process) limiter, used when no shared limiter is given. */
   ratePerMinute: number;
   retentionDays: number;
 }
@@ -58,7 +60,7 @@ export function webhookConfig(env: NodeJS.ProcessEnv = process.env, overrides: P
     leaseMs: positive(env, "WEBHOOK_LEASE_MS", 60_000),
     concurrency: positive(env, "WEBHOOK_CONCURRENCY", 256),
     endpointConcurrency: positive(env, "WEBHOOK_ENDPOINT_CONCURRENCY", 32),
-    ratePerMinute: positive(env, "WEBHOOK_RATE_PER_MINUTE", 10_000),
+    ratePerMinute: positive(env, "RATE_LIMIT_WEBHOOK_DELIVERY", 10_000),
     retentionDays: positive(env, "EVENT_RETENTION_DAYS", 30, 30),
     ...overrides,
   };

@@ -6,7 +6,6 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { LookupFunction } from "node:net";
 import type { Knex } from "knex";
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import { Event } from "../../gen/payments/v1/events";
 import { toEvent, type EventRow } from "../events/mapper";
 import { toCanonicalJson } from "../json";
@@ -14,7 +13,9 @@ import { retryDelayMs, type WebhookConfig } from "./config";
 import type { DeliveryRow, EndpointRow } from "./mapper";
 import { decryptSecret } from "./secrets";
 import { signatureHeader } from "./signature";
-import { internalAddressOf, isInternalAddress } from "./ssrf";
+import { dropDelivery, eventsAndEndpoints, postponeDelivery } from "./store";
+import { isRefusedAddress, refusedAddressOf } from "./ssrf";
+import type { EndpointLimiter } from "../ratelimit/limiter";
 import type { AttemptRecorder } from "./recorder";
 import { recordWebhookAttempt } from "../observability/metrics";
 
@@ -27,15 +28,10 @@ export interface DeliveryEnv {
   config: WebhookConfig;
   /** The key that decrypts signing secrets. */
   secretKey: Buffer;
-  /** The per-endpoint rate limiter (shared by everything delivering in this process). */
-  limiter: RateLimiterMemory;
+  /** The per-endpoint rate limiter (with REDIS_URL shared by every core process). */
+  limiter: EndpointLimiter;
   /** Writes attempt outcomes in shared transactions. */
   recorder: AttemptRecorder;
-}
-
-/** The per-endpoint rate limiter of the API design's `webhook_delivery` class. */
-export function endpointLimiter(ratePerMinute: number): RateLimiterMemory {
-  return new RateLimiterMemory({ keyPrefix: "webhook_endpoint", points: ratePerMinute, duration: 60 });
 }
 
 /** What became of one attempt. */
@@ -98,28 +94,35 @@ function errorCode(err: unknown): string {
 }
 
 /**
- * In live mode every connection's address is checked as it is resolved, so
- * a hostname that passed the check when the endpoint was saved cannot later
- * be pointed at an internal address (DNS rebinding).
+ * A DNS lookup that refuses addresses an endpoint of this mode may not use
+ * (server/webhooks/ssrf.ts), checked on every connection as it is resolved,
+ * so a hostname that passed the check when the endpoint was saved cannot
+ * later be pointed at an internal address (DNS rebinding). IP literals skip
+ * DNS; runJob checks those before connecting.
  */
-export const guardedLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return callback(err, "", 0);
-    const list = addresses as LookupAddress[];
-    const internal = list.find((a) => isInternalAddress(a.address));
-    if (internal) {
-      return callback(Object.assign(new Error(`refusing internal address ${internal.address}`), { code: "ERR_SSRF_BLOCKED" }), "", 0);
-    }
-    if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
-    callback(null, list[0].address, list[0].family);
-  });
-};
+export function guardedLookupFor(livemode: boolean): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, "", 0);
+      const list = addresses as LookupAddress[];
+      const refused = list.find((a) => isRefusedAddress(a.address, livemode));
+      if (refused) {
+        return callback(Object.assign(new Error(`refusing internal address ${refused.address}`), { code: "ERR_SSRF_BLOCKED" }), "", 0);
+      }
+      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
+      callback(null, list[0].address, list[0].family);
+    });
+  };
+}
+
+/** The live-mode guarded lookup: every internal address refused. */
+export const guardedLookup = guardedLookupFor(true);
 
 // Keep-alive connections per mode: node:http with a pooled agent sends
-// several times more requests per second than fetch here, and the live
-// agent's sockets have all passed the SSRF guard.
+// several times more requests per second than fetch here, and every agent's
+// sockets have passed the SSRF guard of their mode.
 const AGENTS = {
-  test: { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) },
+  test: { http: new http.Agent({ keepAlive: true, lookup: guardedLookupFor(false) }), https: new https.Agent({ keepAlive: true, lookup: guardedLookupFor(false) }) },
   live: { http: new http.Agent({ keepAlive: true, lookup: guardedLookup }), https: new https.Agent({ keepAlive: true, lookup: guardedLookup }) },
 };
 
@@ -172,13 +175,6 @@ function post(url: string, body: string, signature: string, timeoutMs: number, l
   });
 }
 
-/** Releases a lease without counting an attempt, to try again at `dueMs`. */
-async function postpone(db: Knex, delivery: DeliveryRow, leaseToken: string, dueMs: number): Promise<void> {
-  await db("webhook_deliveries")
-    .where({ id: delivery.id, lease_owner: leaseToken })
-    .update({ next_attempt_ms: dueMs, lease_owner: null, lease_expires_ms: null });
-}
-
 /** A leased delivery with the event and endpoint it needs (absent when since deleted). */
 export interface DeliveryJob {
   delivery: DeliveryRow;
@@ -192,10 +188,11 @@ export interface DeliveryJob {
 /** Loads the events and endpoints of leased deliveries: two queries for the whole batch. */
 export async function loadJobs(db: Knex, deliveries: DeliveryRow[]): Promise<DeliveryJob[]> {
   if (deliveries.length === 0) return [];
-  const [events, endpoints] = await Promise.all([
-    db("events").whereIn("id", [...new Set(deliveries.map((d) => d.event_id))]) as Promise<EventRow[]>,
-    db("webhook_endpoints").whereIn("id", [...new Set(deliveries.map((d) => d.webhook_endpoint_id))]) as Promise<EndpointRow[]>,
-  ]);
+  const [events, endpoints] = await eventsAndEndpoints(
+    db,
+    [...new Set(deliveries.map((d) => d.event_id))],
+    [...new Set(deliveries.map((d) => d.webhook_endpoint_id))],
+  );
   const eventById = new Map(events.map((e) => [e.id, e]));
   const endpointById = new Map(endpoints.map((e) => [e.id, e]));
   const bodies = new Map<string, string>();
@@ -217,26 +214,25 @@ export async function runJob(env: DeliveryEnv, job: DeliveryJob, manual = false)
   const { delivery, leaseToken, event, endpoint } = job;
   if (!event || !endpoint) {
     // The event was pruned or the endpoint deleted: nothing left to deliver.
-    await db("webhook_deliveries").where({ id: delivery.id, lease_owner: leaseToken }).delete();
+    await dropDelivery(db, delivery.id, leaseToken);
     return "dropped";
   }
   if (!manual && endpoint.disabled) {
     // A paused endpoint keeps its deliveries; they go out once it is enabled.
-    await postpone(db, delivery, leaseToken, Date.now() + 60_000);
+    await postponeDelivery(db, delivery.id, leaseToken, Date.now() + 60_000);
     return "postponed";
   }
-  try {
-    await env.limiter.consume(endpoint.id);
-  } catch (err) {
-    if (!(err instanceof RateLimiterRes)) throw err;
-    await postpone(db, delivery, leaseToken, Date.now() + err.msBeforeNext);
+  const budget = await env.limiter.take(endpoint.id);
+  if (!budget.allowed) {
+    await postponeDelivery(db, delivery.id, leaseToken, Date.now() + budget.retryAfterMs);
     return "postponed";
   }
 
   const startedSeconds = Math.floor(Date.now() / 1000);
   let result: HttpResult;
-  const internal = Boolean(endpoint.livemode) ? await internalAddressOf(new URL(endpoint.url).hostname).catch(() => undefined) : undefined;
-  if (internal) {
+  // Both modes: an IP literal in the URL never reaches the agent's guarded lookup.
+  const refused = await refusedAddressOf(new URL(endpoint.url).hostname, Boolean(endpoint.livemode)).catch(() => undefined);
+  if (refused) {
     result = { error: "ssrf_blocked", latencyMs: 0 };
   } else {
     const body = job.body ?? eventBody(event);

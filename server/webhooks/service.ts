@@ -6,25 +6,43 @@ import {
   type WebhookDelivery,
 } from "../../gen/payments/v1/webhook_endpoints";
 import type { CoreDeps } from "../deps";
-import { pageRows, scopeOf, type Scope } from "../db/resources";
-import { newId } from "../events/ids";
+import { scopeOf, type Scope } from "../db/resources";
+import { newId, randomToken } from "../domain/ids";
 import { applyMetadata } from "../domain/money";
 import { parsePage } from "../domain/pagination";
-import { invalidParam, invalidState, missingParam, resourceMissing } from "../errors";
+import { invalidParam, missingParam, resourceMissing, webhookDeliveryInProgress } from "../errors";
+import { eventSeq } from "../events/store";
 import { isEventType } from "../events/types";
 import type { Handlers } from "../methods";
 import { attemptDelivery, type DeliveryEnv } from "./deliver";
+import { endpointsChanged } from "../events/outbox";
 import { toDelivery, toEndpoint, type AttemptRow, type DeliveryRow, type EndpointRow } from "./mapper";
 import { decryptSecret, encryptSecret, newSigningSecret } from "./secrets";
-import { internalAddressOf } from "./ssrf";
-import { deliveryEnv, leaseDeliveries } from "./worker";
+import { refusedAddressOf } from "./ssrf";
+import {
+  attemptsOf,
+  deleteEndpoint,
+  deliveryById,
+  findDelivery,
+  findEndpoint,
+  insertEndpoint,
+  leaseDeliveries,
+  pageDeliveries,
+  pageEndpoints,
+  resumeDeliveries,
+  updateEndpoint,
+} from "./store";
+import { deliveryEnv } from "./worker";
 
 const MAX_URL = 2048;
 const MAX_DESCRIPTION = 5000;
 const DEFAULT_ROLL_SECONDS = 86_400;
 const MAX_ROLL_SECONDS = 604_800;
 
-/** Checks an endpoint URL: absolute http(s); https and no internal addresses in live mode. */
+/**
+ * Checks an endpoint URL: absolute http(s); https in live mode; no internal
+ * address (server/webhooks/ssrf.ts), except loopback in test mode.
+ */
 async function checkUrl(url: string, livemode: boolean): Promise<string> {
   if (url.length > MAX_URL) throw invalidParam("url", `url can have up to ${MAX_URL} characters.`);
   let parsed: URL;
@@ -34,15 +52,20 @@ async function checkUrl(url: string, livemode: boolean): Promise<string> {
     throw invalidParam("url", "Invalid URL: must be an absolute http(s) URL.");
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw invalidParam("url", "Invalid URL: must be an absolute http(s) URL.");
-  if (livemode) {
-    if (parsed.protocol !== "https:") throw invalidParam("url", "Live mode webhook endpoints must use https.");
-    let internal: string | undefined;
-    try {
-      internal = await internalAddressOf(parsed.hostname);
-    } catch {
-      throw invalidParam("url", `The host ${parsed.hostname} could not be resolved.`);
-    }
-    if (internal) throw invalidParam("url", "Live mode webhook endpoints cannot point to loopback, private or link-local addresses.");
+  if (livemode && parsed.protocol !== "https:") throw invalidParam("url", "Live mode webhook endpoints must use https.");
+  let refused: string | undefined;
+  try {
+    refused = await refusedAddressOf(parsed.hostname, livemode);
+  } catch {
+    throw invalidParam("url", `The host ${parsed.hostname} could not be resolved.`);
+  }
+  if (refused) {
+    throw invalidParam(
+      "url",
+      livemode
+        ? "Live mode webhook endpoints cannot point to loopback, private or link-local addresses."
+        : "Test mode webhook endpoints may point to loopback (localhost) for local development, but not to private, link-local or other internal addresses.",
+    );
   }
   return parsed.toString();
 }
@@ -64,7 +87,7 @@ function description(value: string | undefined): string | null | undefined {
 
 async function loadEndpoint(db: Knex, scope: Scope, id: string, param = "id"): Promise<EndpointRow> {
   if (!id) throw missingParam(param);
-  const row = (await db("webhook_endpoints").where({ id, merchant_id: scope.merchantId, livemode: scope.livemode }).first()) as EndpointRow | undefined;
+  const row = await findEndpoint(db, scope, id);
   if (!row) throw resourceMissing("webhook_endpoint", id, param);
   return row;
 }
@@ -72,12 +95,10 @@ async function loadEndpoint(db: Knex, scope: Scope, id: string, param = "id"): P
 /** Deliveries with their attempts (oldest attempt first). */
 async function withAttempts(db: Knex, rows: DeliveryRow[]): Promise<WebhookDelivery[]> {
   if (rows.length === 0) return [];
-  const attempts = (await db("webhook_attempts")
-    .whereIn(
-      "delivery_id",
-      rows.map((r) => r.id),
-    )
-    .orderBy("seq", "asc")) as AttemptRow[];
+  const attempts = await attemptsOf(
+    db,
+    rows.map((r) => r.id),
+  );
   const byDelivery = new Map<string, AttemptRow[]>();
   for (const a of attempts) byDelivery.set(a.delivery_id, [...(byDelivery.get(a.delivery_id) ?? []), a]);
   return rows.map((r) => toDelivery(r, byDelivery.get(r.id) ?? []));
@@ -111,8 +132,8 @@ export function webhookEndpointHandlers(deps: CoreDeps): Handlers<typeof Webhook
         old_secret_expires_at: null,
         created: deps.now(),
       };
-      const { seq: _seq, ...insert } = row;
-      await db("webhook_endpoints").insert(insert);
+      await insertEndpoint(db, row);
+      endpointsChanged(scope);
       return { webhook_endpoint: toEndpoint(row, secret) };
     },
 
@@ -131,36 +152,24 @@ export function webhookEndpointHandlers(deps: CoreDeps): Handlers<typeof Webhook
       if (Object.keys(req.metadata).length > 0) {
         patch.metadata = JSON.stringify(applyMetadata(req.metadata, JSON.parse(current.metadata) as Record<string, string>));
       }
-      if (Object.keys(patch).length > 0) await db("webhook_endpoints").where({ id: current.id }).update(patch);
-      if (req.disabled === false && current.disabled) {
-        // Deliveries held while paused fall due now.
-        await db("webhook_deliveries").where({ webhook_endpoint_id: current.id, status: "pending" }).update({ next_attempt_ms: Date.now() });
+      if (Object.keys(patch).length > 0) {
+        await updateEndpoint(db, current.id, patch);
+        endpointsChanged(scope);
       }
+      // Deliveries held while paused fall due now.
+      if (req.disabled === false && current.disabled) await resumeDeliveries(db, current.id, Date.now());
       return { webhook_endpoint: toEndpoint({ ...current, ...patch }) };
     },
 
     async deleteWebhookEndpoint(ctx, req) {
       const endpoint = await loadEndpoint(db, scopeOf(ctx), req.id);
-      await db.transaction(async (trx) => {
-        // Pending deliveries are dropped and stop counting in pending_webhooks;
-        // finished ones stay as the event's history.
-        const pending = (await trx("webhook_deliveries").select("id", "event_id").where({ webhook_endpoint_id: endpoint.id, status: "pending" })) as Array<{
-          id: string;
-          event_id: string;
-        }>;
-        if (pending.length > 0) {
-          const ids = pending.map((p) => p.id);
-          await trx("events").whereIn("id", [...new Set(pending.map((p) => p.event_id))]).where("pending_webhooks", ">", 0).decrement("pending_webhooks", 1);
-          await trx("webhook_attempts").whereIn("delivery_id", ids).delete();
-          await trx("webhook_deliveries").whereIn("id", ids).delete();
-        }
-        await trx("webhook_endpoints").where({ id: endpoint.id }).delete();
-      });
+      await deleteEndpoint(db, endpoint.id);
+      endpointsChanged(scopeOf(ctx));
       return { id: endpoint.id, object: "webhook_endpoint", deleted: true };
     },
 
     async listWebhookEndpoints(ctx, req) {
-      const page = await pageRows<EndpointRow>(db, "webhook_endpoints", "webhook_endpoint", scopeOf(ctx), parsePage(req));
+      const page = await pageEndpoints(db, scopeOf(ctx), parsePage(req));
       return { object: "list", data: page.rows.map((r) => toEndpoint(r)), has_more: page.hasMore, url: "/v1/webhook_endpoints" };
     },
 
@@ -178,7 +187,7 @@ export function webhookEndpointHandlers(deps: CoreDeps): Handlers<typeof Webhook
         old_secret_enc: expiresIn > 0 ? encryptSecret(key, decryptSecret(key, endpoint.secret_enc)) : null,
         old_secret_expires_at: expiresIn > 0 ? Math.floor(Date.now() / 1000) + expiresIn : null,
       };
-      await db("webhook_endpoints").where({ id: endpoint.id }).update(patch);
+      await updateEndpoint(db, endpoint.id, patch);
       return { webhook_endpoint: toEndpoint({ ...endpoint, ...patch }, secret) };
     },
 
@@ -190,33 +199,26 @@ export function webhookEndpointHandlers(deps: CoreDeps): Handlers<typeof Webhook
         await loadEndpoint(db, scope, req.webhook_endpoint, "webhook_endpoint");
         url = `/v1/webhook_endpoints/${req.webhook_endpoint}/deliveries`;
       } else {
-        const event = await db("events").where({ id: req.event, merchant_id: scope.merchantId, livemode: scope.livemode }).first("id");
-        if (!event) throw resourceMissing("event", req.event, "event");
+        if ((await eventSeq(db, scope, req.event)) === undefined) throw resourceMissing("event", req.event, "event");
         url = `/v1/events/${req.event}/deliveries`;
       }
       if (req.status !== undefined && !["pending", "succeeded", "failed"].includes(req.status)) {
         throw invalidParam("status", "status must be one of pending, succeeded, failed.");
       }
-      const page = await pageRows<DeliveryRow>(db, "webhook_deliveries", "webhook_delivery", scope, parsePage(req), (q) => {
-        if (req.webhook_endpoint) q.where({ webhook_endpoint_id: req.webhook_endpoint });
-        if (req.event) q.where({ event_id: req.event });
-        if (req.status !== undefined) q.where({ status: req.status });
-      });
+      const page = await pageDeliveries(db, scope, parsePage(req), { endpointId: req.webhook_endpoint, eventId: req.event, status: req.status });
       return { object: "list", data: await withAttempts(db, page.rows), has_more: page.hasMore, url };
     },
 
     async resendWebhookDelivery(ctx, req) {
       const scope = scopeOf(ctx);
       if (!req.id) throw missingParam("id");
-      const row = (await db("webhook_deliveries").where({ id: req.id, merchant_id: scope.merchantId, livemode: scope.livemode }).first()) as
-        | DeliveryRow
-        | undefined;
+      const row = await findDelivery(db, scope, req.id);
       if (!row) throw resourceMissing("webhook_delivery", req.id);
-      const token = `resend_${newId("lease")}`;
+      const token = `resend_${randomToken(24)}`;
       const [leased] = await leaseDeliveries(db, [row.id], token, delivery().config.timeoutMs * 3, false);
-      if (!leased) throw invalidState("webhook_delivery_in_progress", "This delivery is being sent right now. Try again in a moment.");
+      if (!leased) throw webhookDeliveryInProgress(row.id);
       await attemptDelivery(delivery(), leased, true);
-      const after = (await db("webhook_deliveries").where({ id: row.id }).first()) as DeliveryRow | undefined;
+      const after = await deliveryById(db, row.id);
       if (!after) throw resourceMissing("webhook_delivery", req.id);
       const [message] = await withAttempts(db, [after]);
       return { webhook_delivery: message };

@@ -1,7 +1,10 @@
-// The SSRF guard: a live-mode endpoint may not point into our own network.
-// Checked when the URL is set and again before each live delivery (DNS may
-// change after the check). Test mode allows loopback and private addresses
-// so developers can receive webhooks on their own machine.
+// The SSRF guard: an endpoint may not point into our own network. Deliveries
+// keep the first bytes of the receiver's answer and the API lists them, so an
+// endpoint on an internal address would let any API key read internal
+// services (cloud metadata at 169.254.169.254, admin ports on 10.x). Checked
+// when the URL is saved and again on every connection (DNS may change after
+// the check). Live mode refuses every internal address; test mode allows
+// loopback only, so developers can receive webhooks on their own machine.
 import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
 
@@ -22,8 +25,8 @@ for (const [net, prefix] of [
   blocked.addSubnet(net, prefix, "ipv4");
 }
 for (const [net, prefix] of [
-  ["::", 128], // unspecified
-  ["::1", 128], // loopback
+  ["::", 96], // unspecified, loopback (::1) and IPv4-compatible (IPv4-mapped ones are checked against the IPv4 list by BlockList itself)
+  ["64:ff9b::", 96], // NAT64: reaches IPv4 addresses through a translator
   ["fc00::", 7], // unique local
   ["fe80::", 10], // link-local
   ["ff00::", 8], // multicast
@@ -31,22 +34,45 @@ for (const [net, prefix] of [
   blocked.addSubnet(net, prefix, "ipv6");
 }
 
+const loopback = new BlockList();
+loopback.addSubnet("127.0.0.0", 8, "ipv4");
+loopback.addAddress("::1", "ipv6");
+
+/** The IPv4 address inside an IPv4-mapped IPv6 literal (`::ffff:10.0.0.1`), if it is one. */
+function mappedIpv4(address: string): string | undefined {
+  return /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+}
+
 /** Whether `address` (an IP literal) is loopback, private, link-local or otherwise internal. */
 export function isInternalAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 4) return blocked.check(address, "ipv4");
   if (family === 6) {
-    // IPv4-mapped IPv6 (::ffff:10.0.0.1) is the IPv4 address in disguise.
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped) return blocked.check(mapped[1], "ipv4");
-    return blocked.check(address, "ipv6");
+    const mapped = mappedIpv4(address);
+    return mapped ? blocked.check(mapped, "ipv4") : blocked.check(address, "ipv6");
   }
   return true;
 }
 
-/** Resolves `hostname`; returns the first internal address it resolves to, or undefined if none. */
-export async function internalAddressOf(hostname: string): Promise<string | undefined> {
+/** Whether `address` (an IP literal) is a loopback address (127.0.0.0/8, ::1). */
+export function isLoopbackAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 4) return loopback.check(address, "ipv4");
+  if (family === 6) {
+    const mapped = mappedIpv4(address);
+    return mapped ? loopback.check(mapped, "ipv4") : loopback.check(address, "ipv6");
+  }
+  return false;
+}
+
+/** Whether an endpoint of this mode may not be sent to `address`: live refuses every internal address, test all but loopback. */
+export function isRefusedAddress(address: string, livemode: boolean): boolean {
+  return isInternalAddress(address) && (livemode || !isLoopbackAddress(address));
+}
+
+/** Resolves `hostname`; returns the first address an endpoint of this mode may not use, or undefined if none. */
+export async function refusedAddressOf(hostname: string, livemode: boolean): Promise<string | undefined> {
   const host = hostname.replace(/^\[(.*)\]$/, "$1");
   const addresses = isIP(host) ? [{ address: host }] : await lookup(host, { all: true, verbatim: true });
-  return addresses.find((a) => isInternalAddress(a.address))?.address;
+  return addresses.find((a) => isRefusedAddress(a.address, livemode))?.address;
 }

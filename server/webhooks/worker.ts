@@ -5,14 +5,17 @@
 // any worker retries it: at-least-once, nothing lost across restarts.
 import type { Knex } from "knex";
 import type { CoreDeps } from "../deps";
+import { endpointLimiter as storeEndpointLimiter, type EndpointLimiter } from "../ratelimit/limiter";
+import { rateLimitConfigFromEnv } from "../ratelimit/config";
+import { memoryStore } from "../ratelimit/store";
 import { randomToken } from "../domain/ids";
 import { onEventsCommitted } from "../events/bus";
 import { pruneEvents } from "../events/retention";
 import { webhookConfig, type WebhookConfig } from "./config";
-import { endpointLimiter, loadJobs, runJob, type DeliveryEnv, type DeliveryJob } from "./deliver";
-import type { DeliveryRow } from "./mapper";
+import { loadJobs, runJob, type DeliveryEnv, type DeliveryJob } from "./deliver";
 import { AttemptRecorder } from "./recorder";
 import { webhookSecretKey } from "./secrets";
+import { dueDeliveries, leaseDeliveries, nextDueMs } from "./store";
 
 /** A running worker. */
 export interface WebhookWorker {
@@ -25,55 +28,45 @@ export interface WorkerOptions {
   config?: Partial<WebhookConfig>;
   /** Identifies this worker in leases. Default: random. */
   owner?: string;
+  /**
+   * The per-endpoint delivery limiter. createCore passes the shared one
+   * (server/ratelimit: in Redis with REDIS_URL, so every core process spends
+   * one budget per endpoint). Default: this process's memory limiter.
+   */
+  limiter?: EndpointLimiter;
 }
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 /** The environment a delivery needs, from the core's deps. */
-export function deliveryEnv(deps: CoreDeps, config: WebhookConfig = webhookConfig()): DeliveryEnv {
+export function deliveryEnv(deps: CoreDeps, config: WebhookConfig = webhookConfig(), limiter?: EndpointLimiter): DeliveryEnv {
   return {
     db: deps.db,
     config,
     secretKey: webhookSecretKey(process.env, deps.settings.fingerprintSecret),
-    limiter: sharedLimiter(config.ratePerMinute),
+    limiter: limiter ?? coreLimiters.get(deps.db) ?? processLimiter(config.ratePerMinute),
     recorder: new AttemptRecorder(deps.db),
   };
 }
 
-// One limiter per process and rate, so the worker and the resend API count
-// against the same per-endpoint budget.
-const limiters = new Map<number, ReturnType<typeof endpointLimiter>>();
-function sharedLimiter(rate: number) {
-  let limiter = limiters.get(rate);
-  if (!limiter) limiters.set(rate, (limiter = endpointLimiter(rate)));
+// The limiter a core's worker was given, by the core's database handle, so
+// the resend API (built from the same deps) spends the same budget.
+const coreLimiters = new WeakMap<Knex, EndpointLimiter>();
+
+// Without a shared limiter: one memory limiter per process and rate, so the
+// worker and the resend API still count against one per-endpoint budget.
+const memoryLimiters = new Map<number, EndpointLimiter>();
+function processLimiter(rate: number): EndpointLimiter {
+  let limiter = memoryLimiters.get(rate);
+  if (!limiter) memoryLimiters.set(rate, (limiter = storeEndpointLimiter(memoryStore(rateLimitConfigFromEnv()), rate)));
   return limiter;
-}
-
-/** Rows whose lease is free (never taken, or expired) at `now`. */
-function leaseFree(q: Knex.QueryBuilder, now: number): Knex.QueryBuilder {
-  return q.where((w) => w.whereNull("lease_expires_ms").orWhere("lease_expires_ms", "<", now));
-}
-
-/**
- * Leases the deliveries `ids` for `leaseToken` if they are still free; returns
- * the rows actually leased. The UPDATE re-checks the lease condition row by
- * row (PostgreSQL re-evaluates it after waiting on a concurrent update), so
- * of two workers racing for a row exactly one wins.
- */
-export async function leaseDeliveries(db: Knex, ids: string[], leaseToken: string, leaseMs: number, onlyDue: boolean): Promise<DeliveryRow[]> {
-  if (ids.length === 0) return [];
-  const now = Date.now();
-  let q = leaseFree(db("webhook_deliveries").whereIn("id", ids), now);
-  if (onlyDue) q = q.where({ status: "pending" }).where("next_attempt_ms", "<=", now);
-  const changed = await q.update({ lease_owner: leaseToken, lease_expires_ms: now + leaseMs });
-  if (changed === 0) return [];
-  return (await db("webhook_deliveries").whereIn("id", ids).where({ lease_owner: leaseToken })) as DeliveryRow[];
 }
 
 /** Starts the delivery worker of this process. */
 export function startWebhookWorker(deps: CoreDeps, options: WorkerOptions = {}): WebhookWorker {
   const config = webhookConfig(process.env, options.config);
-  const env = deliveryEnv(deps, config);
+  if (options.limiter) coreLimiters.set(deps.db, options.limiter);
+  const env = deliveryEnv(deps, config, options.limiter);
   const { db } = deps;
   const owner = options.owner ?? `wkr_${randomToken(12)}`;
   let claims = 0;
@@ -97,11 +90,7 @@ export function startWebhookWorker(deps: CoreDeps, options: WorkerOptions = {}):
   const saturated = () => [...perEndpoint].filter(([, n]) => n >= config.endpointConcurrency).map(([id]) => id);
 
   async function claim(free: number): Promise<DeliveryJob[]> {
-    const now = Date.now();
-    const full = saturated();
-    let q = leaseFree(db("webhook_deliveries").select("id", "webhook_endpoint_id").where({ status: "pending" }).where("next_attempt_ms", "<=", now), now);
-    if (full.length > 0) q = q.whereNotIn("webhook_endpoint_id", full);
-    const candidates = (await q.orderBy("next_attempt_ms", "asc").limit(free * 2)) as Array<{ id: string; webhook_endpoint_id: string }>;
+    const candidates = await dueDeliveries(db, Date.now(), saturated(), free * 2);
     // Take at most the endpoint's free slots, so one slow endpoint cannot
     // fill the process's slots and hold up everyone else.
     const counts = new Map(perEndpoint);
@@ -137,13 +126,7 @@ export function startWebhookWorker(deps: CoreDeps, options: WorkerOptions = {}):
   /** When the next delivery falls due (ms), or undefined if none is scheduled. */
   async function nextDue(): Promise<number | undefined> {
     // Saturated endpoints are left out: a finishing delivery wakes the loop for them.
-    let q = leaseFree(db("webhook_deliveries").where({ status: "pending" }), Date.now());
-    const full = saturated();
-    if (full.length > 0) q = q.whereNotIn("webhook_endpoint_id", full);
-    const row = (await q.min({ due: "next_attempt_ms" }).first()) as
-      | { due: number | string | null }
-      | undefined;
-    return row?.due == null ? undefined : Number(row.due);
+    return nextDueMs(db, Date.now(), saturated());
   }
 
   let lastPrune = 0;
@@ -189,6 +172,7 @@ export function startWebhookWorker(deps: CoreDeps, options: WorkerOptions = {}):
       await loop;
       await Promise.all([...inFlight]);
       await env.recorder.idle();
+      if (coreLimiters.get(db) === options.limiter) coreLimiters.delete(db);
     },
   };
 }

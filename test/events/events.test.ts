@@ -79,6 +79,8 @@ describe.each(BACKENDS)("events (%s)", (backend) => {
     const id = list.value!.data[0].id;
     const missing = await call(events, "getEvent", { id: "evt_nope" }, md());
     expect(missing.detail).toMatchObject({ type: "invalid_request_error", code: "resource_missing", param: "id" });
+    const noId = await call(events, "getEvent", { id: "" }, md());
+    expect(noId.detail).toMatchObject({ type: "invalid_request_error", code: "parameter_missing", param: "id" });
     const foreign = await call(events, "getEvent", { id }, core.metadata(core.otherMerchant.secret));
     expect(foreign.detail?.code).toBe("resource_missing");
     const live = await call(events, "getEvent", { id }, core.metadata(core.keys.liveSecret));

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordEvent } from "../../server/events/outbox";
 import { AttemptRecorder } from "../../server/webhooks/recorder";
-import { leaseDeliveries } from "../../server/webhooks/worker";
+import { leaseDeliveries } from "../../server/webhooks/store";
 import { BACKENDS, startTestCore, type TestCore } from "../support/core";
 
 describe.each(BACKENDS)("delivery leases (%s)", (backend) => {
