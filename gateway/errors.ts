@@ -130,6 +130,10 @@ export const gatewayErrors = {
     413,
     { type: "invalid_request_error", code: "request_too_large", message: `The request body is larger than ${limit} bytes.` },
   ],
+  metricsUnauthorized: (): [number, ErrorDetail] => [
+    401,
+    { type: "authentication_error", code: "unauthorized", message: "GET /metrics requires Authorization: Bearer <METRICS_TOKEN>." },
+  ],
   unavailable: (): [number, ErrorDetail] => [503, fallbackDetail(14, "")],
   internal: (): [number, ErrorDetail] => [500, fallbackDetail(13, "")],
 };

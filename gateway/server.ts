@@ -53,6 +53,18 @@ export interface GatewayReply {
 /** The default request body limit: 1 MiB. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * Headers of every google.api.HttpBody response (the receipt page): its bytes
+ * are served as the core's content type says, never sniffed into something
+ * else, and the page may load nothing at all; its only style is inline
+ * (server/receipts/mapper.ts), no scripts, images, fonts or frames. Mirrored
+ * in gateway/envoy/envoy.yaml.
+ */
+export const HTTP_BODY_HEADERS: Readonly<Record<string, string>> = {
+  "X-Content-Type-Options": "nosniff",
+  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+};
+
 // Headers that describe one HTTP hop, not the request: never forwarded as metadata.
 const HOP_BY_HOP = new Set([
   "connection",
@@ -252,6 +264,7 @@ export function createGateway(options: GatewayOptions): http.Server {
     const headers = responseHeaders(result.headers, corsHeaders(req, {}));
     headers["Content-Type"] = out.contentType;
     headers["Content-Length"] = typeof out.body === "string" ? Buffer.byteLength(out.body) : out.body.byteLength;
+    if (route.httpBody) Object.assign(headers, HTTP_BODY_HEADERS);
     headers["Request-Id"] ??= requestIdFor(req);
     res.writeHead(200, headers);
     res.end(out.body);

@@ -7,7 +7,7 @@ import type { Server } from "node:http";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGrpcDispatcher, type GrpcDispatcher } from "../../gateway/grpc-dispatcher";
-import { createGateway } from "../../gateway/server";
+import { createGateway, HTTP_BODY_HEADERS } from "../../gateway/server";
 import { invalidApiKey } from "../../server/errors";
 import { addServices, listen } from "../../server/grpc/binding";
 import { Pipeline } from "../../server/pipeline/pipeline";
@@ -100,9 +100,17 @@ describe("in-process and over gRPC give identical answers", () => {
   it("gives the expected statuses", async () => {
     const statuses = await Promise.all(cases.map(([m, p, b, h]) => call(inProcess, m, p, b, h).then((r) => r.status)));
     expect(statuses).toEqual([401, 401, 501, 501, 400, 400, 501, 400, 200, 405, 404]);
-    const receipt = await call(overGrpc, "GET", "/receipts/ch_abc");
-    expect(receipt.headers.get("content-type")).toBe("text/html; charset=utf-8");
-    expect(receipt.text).toBe("<p>ch_abc</p>");
+    for (const base of [inProcess, overGrpc]) {
+      const receipt = await call(base, "GET", "/receipts/ch_abc");
+      expect(receipt.headers.get("content-type")).toBe("text/html; charset=utf-8");
+      expect(receipt.text).toBe("<p>ch_abc</p>");
+      // An HttpBody is served as its content type says, with a CSP that allows nothing but inline style.
+      expect(receipt.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(receipt.headers.get("content-security-policy")).toBe(HTTP_BODY_HEADERS["Content-Security-Policy"]);
+    }
+    // JSON answers are not HttpBody: no page policy on them.
+    const json = await call(inProcess, "GET", "/v1/refunds/re_1");
+    expect(json.headers.get("content-security-policy")).toBeNull();
   });
 
   it("keeps a valid client X-Request-Id as the request id on both paths", async () => {

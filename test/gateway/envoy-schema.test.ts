@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { allMethods, httpRules, loadRegistry } from "../../gateway/descriptors";
 import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE } from "../../gateway/cors";
+import { HTTP_BODY_HEADERS } from "../../gateway/server";
 import { buildRouter } from "../../gateway/transcoder";
 import { loadEnvoyApi } from "./envoy-api";
 import { validateRules } from "./pgv";
@@ -101,6 +102,17 @@ describe("envoy.yaml", () => {
     const grpc = config().static_resources.listeners[1].filter_chains[0].filters[0].typed_config;
     expect(grpc.codec_type).toBe("HTTP2");
     expect(grpc.http_filters.map((f: any) => f.name)).toEqual(["envoy.filters.http.router"]);
+  });
+
+  it("sends the Node gateway's HttpBody headers (nosniff, CSP) on receipt pages", () => {
+    const routes = rest(config()).route_config.virtual_hosts[0].routes;
+    const receipts = routes.findIndex((r: any) => r.match.prefix === "/payments.v1.ReceiptService/");
+    // Before the catch-all route, which would otherwise take it.
+    expect(receipts).toBeGreaterThanOrEqual(0);
+    expect(receipts).toBeLessThan(routes.findIndex((r: any) => r.match.prefix === "/"));
+    const added = Object.fromEntries(routes[receipts].response_headers_to_add.map((h: any) => [h.header.key, h.header.value]));
+    const expected = Object.fromEntries(Object.entries(HTTP_BODY_HEADERS).map(([k, v]) => [k.toLowerCase(), v]));
+    expect(added).toEqual(expected);
   });
 });
 

@@ -80,6 +80,16 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("receipt page in headl
     expect(text).toContain("4444");
     expect(text.toLowerCase()).toContain("mastercard");
     expect(foreign).toEqual([]);
+    // Never sniffed, and a CSP that lets the page's inline style in and nothing else.
+    expect(response?.headers()["x-content-type-options"]).toBe("nosniff");
+    expect(response?.headers()["content-security-policy"]).toMatch(/default-src 'none'/);
+    // (Expressions as strings: the tests' tsconfig has no DOM types.)
+    expect(await page.evaluate("getComputedStyle(document.body).backgroundColor")).toBe("rgb(246, 248, 250)");
+    // What an HTML injection into the receipt could do: an inline script. The CSP refuses to run it.
+    const injected = await page.evaluate(
+      `(() => { const s = document.createElement("script"); s.textContent = "window.__injected = true"; document.body.appendChild(s); return window.__injected === true; })()`,
+    );
+    expect(injected).toBe(false);
     await page.close();
   });
 

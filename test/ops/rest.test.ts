@@ -182,3 +182,62 @@ describe("health and metrics routes", () => {
     expect(used + free).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe("/metrics behind METRICS_TOKEN", () => {
+  const token = "metrics-token-for-tests-0123456789";
+  let guarded: http.Server;
+  let guardedBase: string;
+  beforeAll(async () => {
+    const saved = process.env.METRICS_TOKEN;
+    process.env.METRICS_TOKEN = token;
+    try {
+      // As npm start builds it: metricsRoute() reads METRICS_TOKEN.
+      guarded = createGateway({ dispatcher: core.pipeline, extraRoutes: [metricsRoute()], onReply: logGatewayReplies(log.logger) });
+    } finally {
+      if (saved === undefined) delete process.env.METRICS_TOKEN;
+      else process.env.METRICS_TOKEN = saved;
+    }
+    await new Promise<void>((resolve) => guarded.listen(0, "127.0.0.1", resolve));
+    guardedBase = `http://127.0.0.1:${(guarded.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => guarded?.close(resolve));
+  });
+
+  it("answers 401 in the API's error format without the token, or with a wrong one", async () => {
+    for (const authorization of [undefined, "Bearer wrong-token", `Basic ${token}`, `Bearer ${token}x`, core.keys.secret]) {
+      const res = await fetch(`${guardedBase}/metrics`, { headers: authorization ? { Authorization: authorization } : {} });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("content-type")).toBe("application/json");
+      expect(res.headers.get("www-authenticate")).toMatch(/^Bearer /);
+      const body = await res.json();
+      expect(body).toEqual({
+        error: { type: "authentication_error", code: "unauthorized", message: expect.stringMatching(/METRICS_TOKEN/), request_id: res.headers.get("request-id") },
+      });
+      expect(JSON.stringify(body)).not.toContain("payment_api_requests_total");
+    }
+    // The refusal is the gateway's own reply: one log line, without the token.
+    const res = await fetch(`${guardedBase}/metrics`, { headers: { Authorization: "Bearer nope", "X-Request-Id": "req_metrics_denied_1" } });
+    expect(res.status).toBe(401);
+    await res.arrayBuffer();
+    expect(log.lines().filter((l) => l.request_id === "req_metrics_denied_1")).toEqual([
+      expect.objectContaining({ method: "GET", path: "/metrics", status_code: 401, level: "warn", grpc_method: null }),
+    ]);
+    expect(JSON.stringify(log.lines())).not.toContain(token);
+  });
+
+  it("serves the metrics with the token (the scheme in any case)", async () => {
+    for (const scheme of ["Bearer", "bearer"]) {
+      const res = await fetch(`${guardedBase}/metrics`, { headers: { Authorization: `${scheme} ${token}` } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+      expect(await res.text()).toMatch(/^# HELP /m);
+    }
+  });
+
+  it("stays open without METRICS_TOKEN (development)", async () => {
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+  });
+});
