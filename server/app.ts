@@ -10,7 +10,7 @@ import { checkMigrations, migrateLatest } from "./db/migrations";
 import { resolveFingerprintSecret } from "./db/settings";
 import type { CoreDeps, CoreSettings } from "./deps";
 import { addServices, listen } from "./grpc/binding";
-import { SqlIdempotencyStore, type IdempotencyOptions } from "./idempotency/store";
+import { idempotencyRequestKey, SqlIdempotencyStore, type IdempotencyOptions } from "./idempotency/store";
 import { openBytes, sealBytes, webhookSecretKey } from "./webhooks/secrets";
 import { SERVICES, type ServiceHandlers } from "./methods";
 import { Pipeline, type CallRecord, type RateLimiter } from "./pipeline/pipeline";
@@ -43,7 +43,8 @@ export interface CoreOptions {
   onCall?: (record: CallRecord) => void;
   /** Auth cache lifetime in ms (see ApiKeyAuthenticatorOptions.cacheMs). */
   authCacheMs?: number;
-  idempotency?: Omit<IdempotencyOptions, "now">;
+  /** Idempotency tuning (TTLs, logger); its keys are derived here. */
+  idempotency?: Omit<IdempotencyOptions, "now" | "responseCipher" | "requestHashKey">;
   /** Serve grpc.health.v1.Health from this status on the gRPC server (ops engineer). */
   health?: HealthStatus;
   /** Replaces the built handlers (tests that need a handler of their own). */
@@ -98,7 +99,9 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
     const idempotency = new SqlIdempotencyStore(db, {
       ...options.idempotency,
       now,
+      // Stored responses carry client secrets and signing secrets: all sealed.
       responseCipher: { seal: (b) => sealBytes(secretKey, b), open: (b) => openBytes(secretKey, b) },
+      requestHashKey: idempotencyRequestKey(secretKey),
     });
     const pipeline = new Pipeline({
       handlers: (options.handlers ?? allHandlers)(deps),

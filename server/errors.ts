@@ -168,6 +168,13 @@ export const idempotencyInFlight = (key: string) =>
     message: `There is currently another in-progress request using the idempotency key '${key}'. Retry this request later.`,
   });
 
+/** The first request with the key committed its changes, then its process died before storing its answer. */
+export const idempotencyApplied = (key: string) =>
+  new ApiError("idempotency_error", GrpcStatus.ABORTED, {
+    code: "idempotency_key_in_use",
+    message: `The request first made with the idempotency key '${key}' was applied, but its response was lost. Retrieve the object it created or changed instead of retrying.`,
+  });
+
 export const unimplemented = (method: string) =>
   new ApiError("api_error", GrpcStatus.UNIMPLEMENTED, { code: "not_implemented", message: `${method} is not implemented yet.` });
 

@@ -56,12 +56,6 @@ const PUBLISHABLE = new Set([
   "/payments.v1.PaymentIntentService/AuthenticatePaymentIntent",
 ]);
 
-/** Methods whose responses carry a secret (the `whsec_` signing secret): stored only encrypted. */
-const SECRET_RESPONSES = new Set([
-  "/payments.v1.WebhookEndpointService/CreateWebhookEndpoint",
-  "/payments.v1.WebhookEndpointService/RollWebhookEndpointSecret",
-]);
-
 /** One RPC as the pipeline sees it. */
 export interface MethodInfo {
   path: string;
@@ -73,20 +67,17 @@ export interface MethodInfo {
   /** Changes state: honours Idempotency-Key. */
   mutating: boolean;
   rateClass: RateClass;
-  /** Its response carries a secret: never stored in the clear (idempotent replays). */
-  secretResponse: boolean;
   decode(bytes: Uint8Array): unknown;
   encode(message: unknown): Uint8Array;
 }
 
-function policy(path: string, service: string): Pick<MethodInfo, "access" | "mutating" | "rateClass" | "secretResponse"> {
+function policy(path: string, service: string): Pick<MethodInfo, "access" | "mutating" | "rateClass"> {
   const rpc = path.slice(path.lastIndexOf("/") + 1);
   return {
     access: PUBLIC.has(path) ? "public" : PUBLISHABLE.has(path) ? "publishable" : "secret",
     mutating: !/^(Get|List|Stream)/.test(rpc),
     // The API design's `payment_creation` class covers every /payment_intents route.
     rateClass: service === "PaymentIntentService" ? "payment_creation" : "default",
-    secretResponse: SECRET_RESPONSES.has(path),
   };
 }
 

@@ -6,7 +6,7 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import { resourceMissing } from "../errors";
 import { toPage, type PageParams } from "../domain/pagination";
 import { recordEvents, type EventScope } from "../events/outbox";
-import type { AuthedContext } from "../pipeline/types";
+import type { AuthedContext, CallContext } from "../pipeline/types";
 
 /** Whose objects a query may see. */
 export interface Scope {
@@ -44,9 +44,18 @@ export function scopeOf(ctx: AuthedContext): Scope {
   return { merchantId: ctx.caller.merchantId, livemode: ctx.caller.livemode };
 }
 
+/** What a transaction's flush needs of its call: the event scope, and the idempotency hook. */
+export type FlushScope = EventScope & Pick<CallContext, "idempotencyApplied">;
+
 /** The event scope of an authenticated call (who, and which request caused it). */
-export function eventScopeOf(ctx: AuthedContext): EventScope {
-  return { merchantId: ctx.caller.merchantId, livemode: ctx.caller.livemode, requestId: ctx.requestId, idempotencyKey: ctx.idempotencyKey };
+export function eventScopeOf(ctx: AuthedContext): FlushScope {
+  return {
+    merchantId: ctx.caller.merchantId,
+    livemode: ctx.caller.livemode,
+    requestId: ctx.requestId,
+    idempotencyKey: ctx.idempotencyKey,
+    idempotencyApplied: ctx.idempotencyApplied,
+  };
 }
 
 /** Parses a JSON text column (null → fallback). */
@@ -62,8 +71,13 @@ export class PendingEvents {
     this.items.push([type, object]);
   }
 
-  /** Writes them through the outbox in `trx`. */
-  async flush(trx: Knex.Transaction, scope: EventScope): Promise<void> {
+  /**
+   * Writes them through the outbox in `trx`, and marks the call's
+   * Idempotency-Key record `applied` in the same commit (every payment
+   * transaction ends here, so a crash after it commits cannot run it twice).
+   */
+  async flush(trx: Knex.Transaction, scope: FlushScope): Promise<void> {
     await recordEvents(trx, scope, this.items.map(([type, object]) => ({ type, object })));
+    await scope.idempotencyApplied?.(trx);
   }
 }

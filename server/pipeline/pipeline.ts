@@ -20,7 +20,13 @@ export interface RateLimiter {
 
 /** Stores the first result of a mutating call per idempotency key and replays it. */
 export interface IdempotencyStore {
-  run(ctx: CallContext & { caller: Caller; idempotencyKey: string }, method: MethodInfo, request: Uint8Array, execute: () => Promise<CallResult>): Promise<CallResult>;
+  /** `execute` runs the handler with `hooks` added to its call context. */
+  run(
+    ctx: CallContext & { caller: Caller; idempotencyKey: string },
+    method: MethodInfo,
+    request: Uint8Array,
+    execute: (hooks: Pick<CallContext, "idempotencyApplied">) => Promise<CallResult>,
+  ): Promise<CallResult>;
 }
 
 /** What the pipeline reports about each finished call. */
@@ -126,9 +132,9 @@ export class Pipeline implements Dispatcher {
         });
         result = { code: 0, message: "", headers };
       } else {
-        const execute = async (): Promise<CallResult> => {
+        const execute = async (hooks: Pick<CallContext, "idempotencyApplied"> = {}): Promise<CallResult> => {
           try {
-            return { code: 0, message: "", response: info.encode(await handler(ctx, req)), headers: {} };
+            return { code: 0, message: "", response: info.encode(await handler({ ...ctx, ...hooks }, req)), headers: {} };
           } catch (err) {
             if (!(err instanceof ApiError)) cause = err;
             return errorResult(toApiError(err), requestId, {});

@@ -1,6 +1,7 @@
 // Transport-neutral types of the request pipeline. The grpc-js server and the
 // gateway's in-process dispatch both speak these, so both run the same
 // pipeline on the same bytes.
+import type { Knex } from "knex";
 import type { ErrorDetail } from "../../gen/payments/v1/common";
 
 /** Request metadata: lower-case keys (gRPC metadata / HTTP headers), text values. */
@@ -74,6 +75,13 @@ export interface CallContext {
   /** Absent only for public methods. */
   caller?: Caller;
   idempotencyKey?: string;
+  /**
+   * Calls with an Idempotency-Key: marks the key's record `applied` inside the
+   * handler's own transaction (PendingEvents.flush calls it), so a crash
+   * after the commit cannot let a retry run the handler again. Throws (and
+   * so rolls the transaction back) if another request has taken the key over.
+   */
+  idempotencyApplied?: (trx: Knex.Transaction) => Promise<void>;
   /** Adds a response header (initial metadata). */
   setHeader(name: string, value: string): void;
   /**

@@ -5,8 +5,12 @@ import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CreateCustomerRequest, CustomerServiceClient, UpdateCustomerRequest } from "../../gen/payments/v1/customers";
+import { PaymentIntentServiceClient, CreatePaymentIntentRequest } from "../../gen/payments/v1/payment_intents";
+import { PaymentMethodServiceClient } from "../../gen/payments/v1/payment_methods";
 import { createCore } from "../../server/app";
-import { invalidParam, unavailable } from "../../server/errors";
+import type { CoreDeps } from "../../server/deps";
+import { allHandlers } from "../../server/services";
+import { concurrentUpdate, invalidParam, unavailable } from "../../server/errors";
 import type { ServiceHandlers } from "../../server/methods";
 import { BACKENDS, startTestCore, type TestCore } from "../support/core";
 import { call } from "../support/grpc";
@@ -39,6 +43,7 @@ const testHandlers = (): ServiceHandlers => ({
       if (name.startsWith("invalid")) throw invalidParam("email", "Invalid email address: not-an-email");
       if (name.startsWith("crash")) throw new Error("unexpected failure inside the handler");
       if (name.startsWith("unavailable") && runs.get(name) === 1) throw unavailable();
+      if (name.startsWith("aborted") && runs.get(name) === 1) throw concurrentUpdate("customer", "cus_x");
       return {
         customer: {
           id: `cus_${randomBytes(8).toString("hex")}`,
@@ -130,6 +135,19 @@ describe.each(BACKENDS)("Idempotency-Key (%s)", (backend) => {
     const replay = await create(name, `key-${tag}`);
     expect(replay.value).toEqual(retry.value);
     expect(replay.headers["idempotent-replayed"]).toBe("true");
+  });
+
+  it("does not keep a 'retry' (ABORTED, e.g. a concurrent update won) answer: the retry runs afresh", async () => {
+    const name = `aborted-${tag}`;
+    const first = await create(name, `key-${tag}`);
+    expect(first.error?.code).toBe(grpc.status.ABORTED);
+    expect(first.detail).toMatchObject({ code: "lock_timeout" });
+    const rows = await core.deps.db("idempotency_keys").where({ merchant_id: core.merchantId, key: `sk:key-${tag}` });
+    expect(rows).toHaveLength(0);
+    const retry = await create(name, `key-${tag}`);
+    expect(retry.error).toBeUndefined();
+    expect(retry.headers["idempotent-replayed"]).toBeUndefined();
+    expect(runs.get(name)).toBe(2);
   });
 
   it("refuses the same key with other parameters (idempotency_error, INVALID_ARGUMENT = 400)", async () => {
@@ -256,7 +274,7 @@ describe.each(BACKENDS)("Idempotency-Key (%s)", (backend) => {
     await core.deps.db("idempotency_keys").insert({
       merchant_id: core.merchantId,
       livemode: false,
-      key,
+      key: `sk:${key}`, // stored per key type
       method: "/payments.v1.CustomerService/CreateCustomer",
       request_hash: "0".repeat(64),
       state: "in_flight",
@@ -291,3 +309,190 @@ describe.each(BACKENDS)("Idempotency-Key (%s)", (backend) => {
     expect(left).toEqual([`fresh-${tag}`]);
   });
 });
+
+// The same guarantees with the real payment handlers: one key never creates
+// two intents or two charges. The only addition to the real handler is a
+// gate (in front of it, or behind it once it has committed) that holds the
+// request as long as the test wants; the core's clock is the test's, so "the
+// claim has outlived inFlightSeconds" is a fact, not a sleep.
+describe.each(BACKENDS)("Idempotency-Key with the real payment handlers (%s)", (backend) => {
+  let core: TestCore;
+  let pis: PaymentIntentServiceClient;
+  let pms: PaymentMethodServiceClient;
+  let clock: number;
+  let pm: string;
+  let tag: string;
+  const warnings: string[] = [];
+  /** Gates by intent description: `before-…` waits before the real handler, `after-…` after it returned. */
+  const realGates = new Map<string, { entered: Deferred; open: Deferred }>();
+
+  const gated = (deps: CoreDeps): ServiceHandlers => {
+    const real = allHandlers(deps);
+    const intents = real.PaymentIntentService!;
+    const create = intents.createPaymentIntent!.bind(intents);
+    return {
+      ...real,
+      PaymentIntentService: {
+        ...intents,
+        createPaymentIntent: async (ctx, req) => {
+          const gate = realGates.get(req.description ?? "");
+          if (gate && req.description!.startsWith("before-")) {
+            gate.entered.resolve();
+            await gate.open.promise;
+          }
+          const out = await create(ctx, req);
+          if (gate && req.description!.startsWith("after-")) {
+            gate.entered.resolve();
+            await gate.open.promise;
+          }
+          return out;
+        },
+      },
+    };
+  };
+
+  beforeAll(async () => {
+    clock = Math.floor(Date.now() / 1000);
+    core = await startTestCore({
+      backend,
+      now: () => clock,
+      handlers: gated,
+      // A claim lives 1 s without its heartbeat (renewed every ~333 ms).
+      idempotency: { inFlightSeconds: 1, logger: { warn: (_fields, message) => warnings.push(message) } },
+    });
+    pis = core.client(PaymentIntentServiceClient);
+    pms = core.client(PaymentMethodServiceClient);
+    const card = await call(pms, "createPaymentMethod", { type: "card", card: { number: "4242424242424242", exp_month: 12, exp_year: 2040, cvc: "123" }, metadata: {} }, core.metadata(core.keys.secret));
+    pm = card.value!.payment_method!.id;
+  });
+  afterAll(() => core?.close());
+  beforeEach(() => {
+    tag = randomBytes(6).toString("hex");
+    warnings.length = 0;
+  });
+
+  const createIntent = (description: string, key: string) =>
+    call(pis, "createPaymentIntent", CreatePaymentIntentRequest.fromPartial({ amount: 1500, currency: "usd", payment_method: pm, confirm: true, description }), core.metadata(core.keys.secret, { "idempotency-key": key }));
+  const intentsOf = (description: string) => core.deps.db("payment_intents").where({ merchant_id: core.merchantId, description });
+  const chargesOf = async (description: string) =>
+    core.deps.db("charges").whereIn("payment_intent", (await intentsOf(description)).map((r) => r.id));
+  const record = (key: string) => core.deps.db("idempotency_keys").where({ merchant_id: core.merchantId, livemode: false, key: `sk:${key}` }).first();
+  const gate = (description: string) => {
+    const g = { entered: deferred(), open: deferred() };
+    realGates.set(description, g);
+    return g;
+  };
+
+  it("20 concurrent confirming creates with one key make one intent and one charge", async () => {
+    const description = `race-${tag}`;
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => createIntent(description, `key-${tag}`)));
+    expect(await intentsOf(description)).toHaveLength(1);
+    expect(await chargesOf(description)).toHaveLength(1);
+    const ok = outcomes.filter((o) => !o.error);
+    expect(new Set(ok.map((o) => o.value!.payment_intent!.id)).size).toBe(1);
+    for (const o of outcomes.filter((o) => o.error)) expect(o.detail?.code).toBe("idempotency_key_in_use");
+    expect(ok[0].value!.payment_intent!.status).toBe("succeeded");
+  });
+
+  it("keeps a slow first request's claim alive past inFlightSeconds (heartbeat): a retry gets 409, never a second intent", async () => {
+    const description = `before-${tag}`;
+    const g = gate(description);
+    const first = createIntent(description, `key-${tag}`);
+    await g.entered.promise;
+    const claimed = await record(`key-${tag}`);
+    expect(claimed.state).toBe("in_flight");
+    // Ten claim lifetimes pass; without its heartbeat the claim would now be abandoned.
+    clock += 10;
+    await waitUntil(async () => Number((await record(`key-${tag}`)).expires) > clock);
+    const retry = await createIntent(description, `key-${tag}`);
+    expect(retry.error?.code).toBe(grpc.status.ABORTED);
+    expect(retry.detail?.code).toBe("idempotency_key_in_use");
+    g.open.resolve();
+    const done = await first;
+    expect(done.error).toBeUndefined();
+    const replay = await createIntent(description, `key-${tag}`);
+    expect(replay.headers["idempotent-replayed"]).toBe("true");
+    expect(replay.value).toEqual(done.value);
+    expect(await intentsOf(description)).toHaveLength(1);
+    expect(await chargesOf(description)).toHaveLength(1);
+    expect(warnings).toEqual([]);
+  });
+
+  it("marks the key applied in the handler's own transaction: after a crash before the answer was stored, a retry gets 409 and runs nothing", async () => {
+    const description = `after-${tag}`;
+    const g = gate(description);
+    const first = createIntent(description, `key-${tag}`);
+    await g.entered.promise; // the real handler has committed; its result is not stored yet
+    expect((await record(`key-${tag}`)).state).toBe("applied");
+    expect(await intentsOf(description)).toHaveLength(1);
+    // What a process that died right here leaves behind: the applied record, whose claim nobody renews.
+    await core.deps.db("idempotency_keys").where({ merchant_id: core.merchantId, key: `sk:key-${tag}` }).update({ claim: "dead-process", expires: clock - 1 });
+    const retry = await createIntent(description, `key-${tag}`);
+    expect(retry.error?.code).toBe(grpc.status.ABORTED);
+    expect(retry.detail).toMatchObject({ type: "idempotency_error", code: "idempotency_key_in_use" });
+    expect(retry.detail?.message).toContain("was applied");
+    expect(await intentsOf(description)).toHaveLength(1);
+    // The "dead" request wakes up: its caller gets its answer; it notices it lost the claim and says so.
+    g.open.resolve();
+    expect((await first).value?.payment_intent?.status).toBe("succeeded");
+    expect(warnings).toContain("idempotency claim lost: the result of this request was not stored");
+    // The record stays applied for the replay window (prune keeps it too).
+    await core.core.idempotency.prune();
+    expect((await createIntent(description, `key-${tag}`)).detail?.message).toContain("was applied");
+    expect(await chargesOf(description)).toHaveLength(1);
+  });
+
+  it("rolls the handler's transaction back when its claim was taken over meanwhile", async () => {
+    const description = `before-${tag}`;
+    const g = gate(description);
+    const first = createIntent(description, `key-${tag}`);
+    await g.entered.promise;
+    // Another request took the key over (as after this process stalled past the claim's life).
+    await core.deps.db("idempotency_keys").where({ merchant_id: core.merchantId, key: `sk:key-${tag}` }).update({ claim: "another-request" });
+    g.open.resolve();
+    const out = await first;
+    expect(out.detail?.code).toBe("idempotency_key_in_use");
+    expect(await intentsOf(description)).toHaveLength(0);
+    expect((await record(`key-${tag}`)).claim).toBe("another-request");
+  });
+
+  it("keeps publishable and secret keys apart: a pk call cannot take the merchant's sk idempotency key", async () => {
+    const req = { type: "card", card: { number: "4242424242424242", exp_month: 12, exp_year: 2040, cvc: "123" }, metadata: {} };
+    const key = `shared-${tag}`;
+    const byPk = await call(pms, "createPaymentMethod", req, core.metadata(core.keys.publishable, { "idempotency-key": key }));
+    const bySk = await call(pms, "createPaymentMethod", req, core.metadata(core.keys.secret, { "idempotency-key": key }));
+    expect(byPk.error).toBeUndefined();
+    expect(bySk.error).toBeUndefined();
+    expect(bySk.headers["idempotent-replayed"]).toBeUndefined();
+    expect(bySk.value!.payment_method!.id).not.toBe(byPk.value!.payment_method!.id);
+    const pkAgain = await call(pms, "createPaymentMethod", req, core.metadata(core.keys.publishable, { "idempotency-key": key }));
+    expect(pkAgain.headers["idempotent-replayed"]).toBe("true");
+    expect(pkAgain.value).toEqual(byPk.value);
+  });
+
+  it("keeps no client secret in the clear: stored responses are sealed, and replay them intact", async () => {
+    const description = `secret-${tag}`;
+    const first = await createIntent(description, `key-${tag}`);
+    const secret = first.value!.payment_intent!.client_secret!;
+    expect(secret).toContain("_secret_");
+    const again = await createIntent(description, `key-${tag}`);
+    expect(again.value!.payment_intent!.client_secret).toBe(secret);
+    const rows = await core.deps.db("idempotency_keys").where({ merchant_id: core.merchantId });
+    const dump = rows
+      .flatMap((r) => Object.values(r as Record<string, unknown>))
+      .map((v) => (v instanceof Uint8Array ? Buffer.from(v).toString("latin1") : String(v)))
+      .join("\n");
+    expect(dump).toContain(`sk:key-${tag}`); // the search does see this request's record
+    expect(dump).not.toContain("_secret_");
+    expect(dump).not.toContain(first.value!.payment_intent!.id);
+  });
+});
+
+/** Polls `check` until it holds (5 s at most). */
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in 5 s");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -260,7 +260,7 @@ async function run(databaseUrl: string): Promise<void> {
     expect(Number(leased?.n)).toBe(0);
     // A reset connection never reached the core: no trace of its idempotency key.
     for (const r of resets) {
-      expect(await db("idempotency_keys").where({ key: r.idempotencyKey! }).first(), `reset request ${r.idempotencyKey}`).toBeUndefined();
+      expect(await db("idempotency_keys").where({ key: `sk:${r.idempotencyKey!}` }).first(), `reset request ${r.idempotencyKey}`).toBeUndefined();
     }
     // Every answered mutation left a finished idempotency record, none is left in flight.
     const inFlight = await db("idempotency_keys").where({ state: "in_flight" }).count({ n: "*" }).first();

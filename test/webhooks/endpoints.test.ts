@@ -145,7 +145,7 @@ describe.each(BACKENDS)("webhook endpoints API (%s)", (backend) => {
     expect(secret).toMatch(/^whsec_/);
     expect(again.headers["idempotent-replayed"]).toBe("true");
     expect(again.value).toEqual(first.value);
-    const rows = await core.deps.db("idempotency_keys").where({ key });
+    const rows = await core.deps.db("idempotency_keys").where({ key: `sk:${key}` }); // stored per key type
     expect(rows).toHaveLength(1);
     const stored = Buffer.from(rows[0].response as Uint8Array).toString("latin1");
     expect(stored).not.toContain(secret);
