@@ -89,7 +89,7 @@ describe("resource API (secret key)", () => {
   });
 
   it("manages webhook endpoints", async () => {
-    const we = await sk.webhookEndpoints.create({ url: "https://merchant.example/hooks", enabled_events: ["*"] });
+    const we = await sk.webhookEndpoints.create({ url: "http://127.0.0.1:9/hooks", enabled_events: ["*"] });
     expect(we.secret).toMatch(/^whsec_/);
     expect((await sk.webhookEndpoints.retrieve(we.id)).secret).toBeUndefined();
     const rolled = await sk.webhookEndpoints.rollSecret(we.id, { expires_in_seconds: 0 });

@@ -55,7 +55,7 @@ out["canceled"] = canceled.status
 out["deleted"] = dict(payments.Customer.delete(customer.id))
 events = payments.Event.list(limit=5)
 out["events"] = {"object": events.object, "count": len(events), "first_is_event": payments.Event.retrieve(events.data[0].id).object}
-endpoint = payments.WebhookEndpoint.create(url="https://merchant.example/py", enabled_events=["*"])
+endpoint = payments.WebhookEndpoint.create(url="http://127.0.0.1:9/py", enabled_events=["*"])
 out["endpoint_secret_prefix"] = endpoint.secret[:6]
 out["endpoint_rolled"] = payments.WebhookEndpoint.roll_secret(endpoint.id).secret != endpoint.secret
 out["endpoint_deleted"] = payments.WebhookEndpoint.delete(endpoint.id).deleted
