@@ -30,11 +30,11 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable("idempotency_keys", (t) => {
     t.text("merchant_id").notNullable();
     t.boolean("livemode").notNullable();
-    t.text("key").notNullable();
+    t.text("key").notNullable(); // `sk:` or `pk:` (the API key type: separate key spaces), then the client's key
     t.text("method").notNullable();
-    // sha256 of the request bytes: the same key with other parameters is refused.
+    // HMAC-SHA256 of the request bytes (card CVC removed) under a deployment key: the same key with other parameters is refused.
     t.text("request_hash").notNullable();
-    t.text("state").notNullable(); // in_flight | done
+    t.text("state").notNullable(); // in_flight | applied (its changes committed) | done
     // Random token of the claim: only the request that holds it may complete it.
     t.text("claim").notNullable();
     t.integer("response_code").nullable();
