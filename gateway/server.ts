@@ -166,6 +166,12 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | un
   });
 }
 
+/** One request's start time, and whether its reply has been reported to onReply. */
+interface ReplyState {
+  started: number;
+  reported: boolean;
+}
+
 /** Creates the REST gateway's HTTP server (not listening yet). */
 export function createGateway(options: GatewayOptions): http.Server {
   const router: Router<Route> = buildRouter(options.registry ?? loadRegistry());
@@ -178,8 +184,11 @@ export function createGateway(options: GatewayOptions): http.Server {
   const onReply = options.onReply;
 
   /** Reports a reply the gateway made itself, at the moment it makes it. */
-  function report(req: http.IncomingMessage, started: number, statusCode: number, requestId: string): void {
-    if (!onReply) return;
+  function report(req: http.IncomingMessage, at: ReplyState, statusCode: number, requestId: string): void {
+    // Once per request: a failing extra route is reported on "finish", which
+    // also fires after the catch-all 500 that a throwing handler gets.
+    if (!onReply || at.reported) return;
+    at.reported = true;
     try {
       const url = req.url ?? "/";
       const q = url.indexOf("?");
@@ -187,7 +196,7 @@ export function createGateway(options: GatewayOptions): http.Server {
         method: req.method ?? "GET",
         path: q < 0 ? url : url.slice(0, q),
         statusCode,
-        processingTimeMs: performance.now() - started,
+        processingTimeMs: performance.now() - at.started,
         requestId,
         headers: req.headers,
       });
@@ -197,19 +206,19 @@ export function createGateway(options: GatewayOptions): http.Server {
   }
 
   /** Sends one of the gateway's own errors and reports it. */
-  function sendOwnError(req: http.IncomingMessage, res: http.ServerResponse, started: number, status: number, detail: ErrorDetail, extra: http.OutgoingHttpHeaders = {}): void {
+  function sendOwnError(req: http.IncomingMessage, res: http.ServerResponse, at: ReplyState, status: number, detail: ErrorDetail, extra: http.OutgoingHttpHeaders = {}): void {
     const requestId = requestIdFor(req);
     sendError(res, status, detail, requestId, extra);
-    report(req, started, status, requestId);
+    report(req, at, status, requestId);
   }
 
   /** A failed call's reply, reported when the core did not answer it. */
-  function sendFailedCall(req: http.IncomingMessage, res: http.ServerResponse, started: number, result: CallResult): void {
+  function sendFailedCall(req: http.IncomingMessage, res: http.ServerResponse, at: ReplyState, result: CallResult): void {
     const own = sendCallError(res, result, req);
-    if (own) report(req, started, own[0], own[1]);
+    if (own) report(req, at, own[0], own[1]);
   }
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse, started: number): Promise<void> {
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, at: ReplyState): Promise<void> {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
@@ -222,7 +231,7 @@ export function createGateway(options: GatewayOptions): http.Server {
       const requestId = requestIdFor(req);
       res.setHeader("Request-Id", requestId);
       // A failed extra route (/readyz not ready, /metrics without its token) is the gateway's own reply.
-      if (onReply) res.once("finish", () => res.statusCode >= 400 && report(req, started, res.statusCode, requestId));
+      if (onReply) res.once("finish", () => res.statusCode >= 400 && report(req, at, res.statusCode, requestId));
       return extra.handle(req, res);
     }
 
@@ -237,10 +246,10 @@ export function createGateway(options: GatewayOptions): http.Server {
       }
       if (allow.length > 0) {
         const [status, detail] = gatewayErrors.methodNotAllowed(method, path, allow);
-        return sendOwnError(req, res, started, status, detail, { Allow: allow.join(", ") });
+        return sendOwnError(req, res, at, status, detail, { Allow: allow.join(", ") });
       }
       const [status, detail] = gatewayErrors.routeNotFound(method, path);
-      return sendOwnError(req, res, started, status, detail);
+      return sendOwnError(req, res, at, status, detail);
     }
     const route = match.value;
     let request: Uint8Array;
@@ -250,16 +259,16 @@ export function createGateway(options: GatewayOptions): http.Server {
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err;
       const headers: http.OutgoingHttpHeaders = err.status === 413 ? { Connection: "close" } : {};
-      return sendOwnError(req, res, started, err.status, err.detail, headers);
+      return sendOwnError(req, res, at, err.status, err.detail, headers);
     }
     const metadata = headersToMetadata(req.headers);
     // The merchant's method and path, for the core's log line (replacing any sent by the client).
     metadata["x-http-method"] = method;
     metadata["x-http-path"] = path;
-    if (route.serverStreaming) return stream(req, res, route, request, metadata, started);
+    if (route.serverStreaming) return stream(req, res, route, request, metadata, at);
 
     const result = await dispatcher.unary(route.rpcPath, request, metadata);
-    if (result.code !== 0 || !result.response) return sendFailedCall(req, res, started, result);
+    if (result.code !== 0 || !result.response) return sendFailedCall(req, res, at, result);
     const out = decodeResponse(route, result.response);
     const headers = responseHeaders(result.headers, corsHeaders(req, {}));
     headers["Content-Type"] = out.contentType;
@@ -271,7 +280,7 @@ export function createGateway(options: GatewayOptions): http.Server {
   }
 
   /** A server-streaming RPC as Server-Sent Events: one `data: <json>` line and a blank line per message. */
-  async function stream(req: http.IncomingMessage, res: http.ServerResponse, route: Route, request: Uint8Array, metadata: Metadata, started: number): Promise<void> {
+  async function stream(req: http.IncomingMessage, res: http.ServerResponse, route: Route, request: Uint8Array, metadata: Metadata, at: ReplyState): Promise<void> {
     const abort = new AbortController();
     res.on("close", () => {
       if (!res.writableFinished) abort.abort();
@@ -308,7 +317,7 @@ export function createGateway(options: GatewayOptions): http.Server {
     });
     if (abort.signal.aborted) return;
     if (!begun) {
-      if (result.code !== 0) return sendFailedCall(req, res, started, result);
+      if (result.code !== 0) return sendFailedCall(req, res, at, result);
       start(result.headers);
     } else if (result.code !== 0) {
       // Headers are gone: the error travels as a last event, in the same error format.
@@ -319,11 +328,11 @@ export function createGateway(options: GatewayOptions): http.Server {
   }
 
   const server = http.createServer({ keepAlive: true, noDelay: true }, (req, res) => {
-    const started = performance.now();
-    handle(req, res, started).catch(() => {
+    const at: ReplyState = { started: performance.now(), reported: false };
+    handle(req, res, at).catch(() => {
       // A bug or a throwing dispatcher: never a stack trace, always the error format.
       const [status, detail] = gatewayErrors.internal();
-      sendOwnError(req, res, started, status, detail);
+      sendOwnError(req, res, at, status, detail);
     });
   });
   server.keepAliveTimeout = 65_000;

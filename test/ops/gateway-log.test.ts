@@ -43,7 +43,22 @@ async function closedPort(): Promise<number> {
 beforeAll(async () => {
   core = await startTestCore({ onCall: observeCalls(log.logger) });
   dispatcher = createGrpcDispatcher(core.grpcAddress);
-  gateway = createGateway({ dispatcher, maxBodyBytes: 1024, onReply: logGatewayReplies(log.logger) });
+  gateway = createGateway({
+    dispatcher,
+    maxBodyBytes: 1024,
+    onReply: logGatewayReplies(log.logger),
+    // Routes beside the API: one not ready, one that throws (the gateway's catch-all 500).
+    extraRoutes: [
+      { method: "GET", path: "/not_ready", handle: (_req, res) => void res.writeHead(503, { "Content-Length": 0 }).end() },
+      {
+        method: "GET",
+        path: "/throws",
+        handle: async () => {
+          throw new Error("extra route failed");
+        },
+      },
+    ],
+  });
   base = await listen(gateway);
   deadDispatcher = createGrpcDispatcher(`127.0.0.1:${await closedPort()}`);
   deadGateway = createGateway({ dispatcher: deadDispatcher, onReply: logGatewayReplies(log.logger) });
@@ -83,6 +98,8 @@ describe("request log through a remote-dispatch gateway", () => {
       { name: "route", status: 404, by: "gateway", init: { method: "GET" }, path: "/v1/no_such_thing" },
       { name: "method", status: 405, by: "gateway", init: { method: "DELETE" }, path: "/v1/customers" },
       { name: "json", status: 400, by: "gateway", init: { method: "POST", body: "{not json" }, path: "/v1/customers" },
+      { name: "extra", status: 503, by: "gateway", init: { method: "GET" }, path: "/not_ready" },
+      { name: "throws", status: 500, by: "gateway", init: { method: "GET" }, path: "/throws" },
       { name: "large", status: 413, by: "gateway", init: { method: "POST", body: JSON.stringify({ description: "x".repeat(2048) }) }, path: "/v1/customers" },
     ] as const;
     const sent: Array<{ id: string; status: number; by: string; path: string }> = [];
