@@ -418,6 +418,38 @@ describe.each(BACKENDS)("Idempotency-Key with the real payment handlers (%s)", (
     expect(warnings).toEqual([]);
   });
 
+  it.runIf(backend === "postgres")("holds the claim while the real handler waits on a lock held by another transaction", async () => {
+    const description = `locked-${tag}`;
+    // Another transaction holds the merchant's event lock: the real handler blocks inside its own transaction.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((r) => (locked = r));
+    const holder = core.deps.db.transaction(async (trx) => {
+      await trx.raw("select pg_advisory_xact_lock(hashtext(?))", [`events:${core.merchantId}:test`]);
+      locked();
+      await released;
+    });
+    await lockTaken;
+    const first = createIntent(description, `key-${tag}`);
+    // The handler is inside its transaction, waiting for the lock.
+    await waitUntil(async () => {
+      const rows = await core.deps.db.raw("select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())");
+      return rows.rows[0].n > 0;
+    });
+    clock += 10;
+    await waitUntil(async () => Number((await record(`key-${tag}`)).expires) > clock);
+    const retry = await createIntent(description, `key-${tag}`);
+    expect(retry.detail?.code).toBe("idempotency_key_in_use");
+    release();
+    await holder;
+    const done = await first;
+    expect(done.value?.payment_intent?.status).toBe("succeeded");
+    expect((await createIntent(description, `key-${tag}`)).value).toEqual(done.value);
+    expect(await intentsOf(description)).toHaveLength(1);
+    expect(await chargesOf(description)).toHaveLength(1);
+  });
+
   it("marks the key applied in the handler's own transaction: after a crash before the answer was stored, a retry gets 409 and runs nothing", async () => {
     const description = `after-${tag}`;
     const g = gate(description);
