@@ -63,7 +63,8 @@ describe.each(BACKENDS)("no card data at rest on %s", (backend) => {
     // The decline code `incorrect_cvc` (card 4000000000000127) is the only legitimate mention.
     expect(dump.replaceAll("incorrect_cvc", "")).not.toMatch(/cvc/i);
     expect(dump).not.toContain(`"${CVC3}"`);
-    expect(dump).not.toContain(CVC4);
+    // Hex text (hashes, claim tokens) is left out: four random hex digits spell any 4-digit run sooner or later.
+    expect(dump.replace(/[0-9a-f]{16,}/g, "")).not.toContain(CVC4);
   });
 
   it("keeps of a keyed payment method request only a keyed hash (HMAC) of it without its CVC", async () => {
