@@ -1,11 +1,38 @@
 // Charge queries, scoped by merchant and mode.
 import type { Knex } from "knex";
 import { resourceMissing } from "../errors";
-import type { Scope } from "../db/resources";
+import { inserter, type Scope } from "../db/resources";
 import type { ChargeRow } from "./mapper";
 
 /** How many charges a payment intent embeds (`charges.data`); more sets `has_more`. */
 export const EMBEDDED_CHARGES = 10;
+
+/** The columns of `charges` (the ChargeRow fields), for queries that select them under an alias. */
+export const CHARGE_COLUMNS = [
+  "seq",
+  "id",
+  "merchant_id",
+  "livemode",
+  "payment_intent",
+  "amount",
+  "amount_captured",
+  "amount_refunded",
+  "currency",
+  "status",
+  "captured",
+  "refunded",
+  "disputed",
+  "payment_method",
+  "failure_code",
+  "failure_message",
+  "decline_code",
+  "customer",
+  "description",
+  "created",
+] as const satisfies ReadonlyArray<keyof ChargeRow>;
+
+/** Inserts a new charge (its `seq` comes from the database). */
+export const insertCharge = inserter<Omit<ChargeRow, "seq">>("charges", CHARGE_COLUMNS.filter((c) => c !== "seq") as Array<keyof Omit<ChargeRow, "seq">>);
 
 /** A charge in scope, or resource_missing naming `param`. Locks the row (PostgreSQL) inside a transaction when `forUpdate`. */
 export async function loadCharge(db: Knex | Knex.Transaction, scope: Scope, id: string, param = "id", forUpdate = false): Promise<ChargeRow> {

@@ -58,6 +58,56 @@ export function eventScopeOf(ctx: AuthedContext): FlushScope {
   };
 }
 
+// The hot path's statements as SQL written once. knex's query builder
+// compiles every call afresh, and on the payment flow that compiling cost
+// more CPU than SQLite running the statement (measured in-process: two
+// builder selects ~90 µs, the same as one written-once join ~30 µs). Only
+// the few statements every payment runs are written this way; the rest use
+// the builder. Identifiers come from our own column lists, never from input.
+
+/** A quoted identifier (SQLite and PostgreSQL both take double quotes). */
+const q = (name: string) => `"${name}"`;
+
+/** The rows of a raw select, whichever driver ran it (pg wraps them in `rows`). */
+export function rawRows<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/**
+ * An INSERT of `columns` into `table`, its SQL built once; absent values are
+ * NULL. Use it for the inserts on the payment flow.
+ */
+export function inserter<Row extends object>(table: string, columns: readonly (keyof Row & string)[]) {
+  const sql = `insert into ${q(table)} (${columns.map(q).join(", ")}) values (${columns.map(() => "?").join(", ")})`;
+  return async (db: Knex | Knex.Transaction, row: Row): Promise<void> => {
+    await db.raw(
+      sql,
+      columns.map((c) => (row[c] ?? null) as Knex.Value),
+    );
+  };
+}
+
+/**
+ * `update table set <columns> where <guard columns>` returning the id, SQL
+ * cached per column list (our own few lists, so the cache stays small); resolves to the number of rows updated (RETURNING:
+ * the one count all three drivers report alike through a raw query).
+ */
+export function updater(table: string) {
+  const cache = new Map<string, string>();
+  return async (db: Knex | Knex.Transaction, set: Record<string, unknown>, where: Record<string, unknown>): Promise<number> => {
+    const setCols = Object.keys(set);
+    const whereCols = Object.keys(where);
+    const key = `${setCols.join(",")}|${whereCols.join(",")}`;
+    let sql = cache.get(key);
+    if (!sql) {
+      sql = `update ${q(table)} set ${setCols.map((c) => `${q(c)} = ?`).join(", ")} where ${whereCols.map((c) => `${q(c)} = ?`).join(" and ")} returning id`;
+      cache.set(key, sql);
+    }
+    const values = [...setCols.map((c) => set[c]), ...whereCols.map((c) => where[c])].map((v) => (v === undefined ? null : v)) as Knex.Value[];
+    return rawRows(await db.raw(sql, values)).length;
+  };
+}
+
 /** Parses a JSON text column (null → fallback). */
 export function fromJson<T>(text: unknown, fallback: T): T {
   return typeof text === "string" && text !== "" ? (JSON.parse(text) as T) : fallback;

@@ -41,12 +41,12 @@ import type { AuthedContext } from "../pipeline/types";
 import { processorFor, defaultProcessors } from "../processor";
 import type { Processors } from "../processor/processor";
 import { chargeJson, toCharge, type ChargeRow } from "../charges/mapper";
-import { chargesOfIntents } from "../charges/store";
+import { chargesOfIntents, insertCharge } from "../charges/store";
 import { loadCustomer } from "../customers/store";
 import { cardOf, type PaymentMethodRow } from "../payment_methods/mapper";
 import { loadPaymentMethod } from "../payment_methods/store";
 import { forPublishableKey, paymentIntentJson, toPaymentIntent, type IntentRow } from "./mapper";
-import { loadIntent, updateIntent } from "./store";
+import { insertIntent, loadIntent, loadIntentForAttempt, loadIntentWithCharges, updateIntent } from "./store";
 
 const PAYMENT_METHOD_TYPES = new Set(["card", "apple_pay", "google_pay"]);
 
@@ -108,10 +108,24 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
   /** The payment method to attempt with, checked against the intent's customer. */
   async function paymentMethodFor(trx: Knex.Transaction, scope: Scope, row: IntentRow, id: string | undefined): Promise<PaymentMethodRow> {
     const pmId = id || row.payment_method;
-    if (!pmId) {
-      throw missingParam("payment_method", "You cannot confirm this PaymentIntent because it has no payment method. Pass payment_method.");
-    }
-    const pm = await loadPaymentMethod(trx, scope, pmId, "payment_method");
+    if (!pmId) throw noPaymentMethod();
+    return checkPaymentMethod(row, await loadPaymentMethod(trx, scope, pmId, "payment_method"));
+  }
+
+  function noPaymentMethod() {
+    return missingParam("payment_method", "You cannot confirm this PaymentIntent because it has no payment method. Pass payment_method.");
+  }
+
+  /** The payment method loaded with the intent (loadIntentForAttempt) for `id` (else the intent's own), checked like paymentMethodFor. */
+  function joinedPaymentMethod(row: IntentRow, id: string | undefined, pm: PaymentMethodRow | undefined): PaymentMethodRow {
+    const pmId = id || row.payment_method;
+    if (!pmId) throw noPaymentMethod();
+    if (!pm) throw resourceMissing("payment_method", pmId, "payment_method");
+    return checkPaymentMethod(row, pm);
+  }
+
+  /** A customer's saved card pays only that customer's intents. */
+  function checkPaymentMethod(row: IntentRow, pm: PaymentMethodRow): PaymentMethodRow {
     // A customer's saved card pays only that customer's intents (never a guest's or another customer's).
     if (pm.customer && pm.customer !== row.customer_id) {
       throw invalidParam(
@@ -185,7 +199,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
       created: now,
     };
     const { seq: _seq, ...insert } = charge;
-    await trx("charges").insert(insert);
+    await insertCharge(trx, insert);
     const allCharges = [charge, ...charges];
     const chargeMsg = toCharge(charge, settings.publicBaseUrl);
 
@@ -322,7 +336,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
         const pm = req.payment_method ? await paymentMethodFor(trx, scope, row, req.payment_method) : undefined;
         row.payment_method = pm?.id ?? null;
         const { seq: _seq, ...insert } = row;
-        await trx("payment_intents").insert(insert);
+        await insertIntent(trx, insert);
         events.add("payment_intent.created", paymentIntentJson(row, [], settings));
         const out: AttemptResult =
           req.confirm && pm ? await attempt(trx, ctx, row, [], pm, "confirm", { return_url: back ?? null }, events) : { row, charges: [] };
@@ -335,8 +349,8 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
     async getPaymentIntent(ctx, req) {
       if (!req.id) throw missingParam("id");
       checkClientSecret(ctx, req.id, req.client_secret);
-      const row = await loadIntent(deps.db, scopeOf(ctx), req.id);
-      return { payment_intent: message(ctx, row, await chargesOf(deps.db, row)) };
+      const { row, charges } = await loadIntentWithCharges(deps.db, scopeOf(ctx), req.id);
+      return { payment_intent: message(ctx, row, charges) };
     },
 
     async updatePaymentIntent(ctx, req) {
@@ -375,12 +389,12 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
       const back = returnUrl(req.return_url);
       const events = new PendingEvents();
       const result = await deps.db.transaction(async (trx) => {
-        const row = await loadIntent(trx, scope, req.id, true);
+        const { row, pm: joined } = await loadIntentForAttempt(trx, scope, req.id, req.payment_method || undefined);
         if (ctx.caller.keyType === "publishable" && row.confirmation_method === "manual") {
           throw unauthorized("This PaymentIntent has confirmation_method manual: confirm it with a secret key.");
         }
         assertCanStart(row.id, row.status, "confirm");
-        const pm = await paymentMethodFor(trx, scope, row, req.payment_method);
+        const pm = joinedPaymentMethod(row, req.payment_method, joined);
         const out = await attempt(trx, ctx, row, await chargesOf(trx, row), pm, "confirm", { return_url: back ?? null }, events);
         await events.flush(trx, eventScopeOf(ctx));
         return out;
@@ -399,7 +413,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
       }
       const events = new PendingEvents();
       const result = await deps.db.transaction(async (trx) => {
-        const row = await loadIntent(trx, scope, req.id, true);
+        const { row, pm: joined } = await loadIntentForAttempt(trx, scope, req.id, undefined);
         assertCanStart(row.id, row.status, "authenticate");
         const charges = await chargesOf(trx, row);
         let out: AttemptResult;
@@ -421,7 +435,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
           events.add("payment_intent.payment_failed", paymentIntentJson(next, charges, settings));
           out = { row: next, charges };
         } else {
-          const pm = await loadPaymentMethod(trx, scope, row.payment_method!, "payment_method");
+          const pm = joinedPaymentMethod(row, undefined, joined);
           out = await attempt(trx, ctx, row, charges, pm, "authenticate", {}, events);
         }
         await events.flush(trx, eventScopeOf(ctx));

@@ -13,7 +13,7 @@ import { invalidParam, missingParam, paymentMethodUnexpectedState } from "../err
 import type { Handlers } from "../methods";
 import { loadCustomer } from "../customers/store";
 import { paymentMethodJson, toPaymentMethod, type PaymentMethodRow } from "./mapper";
-import { loadPaymentMethod } from "./store";
+import { insertPaymentMethod, loadPaymentMethod } from "./store";
 
 function billing(value: BillingDetails | undefined): string | null {
   if (!value) return null;
@@ -58,7 +58,7 @@ export function paymentMethodHandlers(deps: CoreDeps): Handlers<typeof PaymentMe
         customer: null,
         created: deps.now(),
       };
-      await deps.db("payment_methods").insert(row);
+      await insertPaymentMethod(deps.db, row);
       return { payment_method: toPaymentMethod({ seq: 0, ...row }) };
     },
 
