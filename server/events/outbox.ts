@@ -28,47 +28,15 @@ export function endpointWants(enabledEvents: readonly string[], type: string): b
 }
 
 /**
- * How long this process may believe that a merchant and mode have no enabled
- * webhook endpoint without asking the database again. Most merchants have
- * none, and every payment transaction records events. An endpoint created or
- * enabled in this process clears the entry at once; one created or enabled in
- * another process is seen by events recorded at most this long afterwards.
- * Only the "none" answer is cached: a merchant with endpoints always reads
- * them, so a disabled or deleted endpoint never gets new deliveries.
+ * The merchant's enabled endpoints (id and enabled_events) as `trx` sees them.
+ * Read in the event's own transaction, never cached: an endpoint committed
+ * by any process before this transaction gets its events, and one disabled
+ * or deleted gets none. One indexed read per transaction, however many events.
  */
-export const NO_ENDPOINTS_TTL_MS = 1000;
-const NO_ENDPOINTS_MAX = 100_000;
-
-// "merchant:mode" → when "no enabled endpoint" was read (ms).
-const noEndpoints = new Map<string, number>();
-// Bumped by every endpoint change in this process: an answer read before a
-// change is not cached after it (the read may predate the change's commit).
-let generation = 0;
-
-const scopeKey = (scope: { merchantId: string; livemode: boolean }) => `${scope.merchantId}:${scope.livemode ? "live" : "test"}`;
-
-/** Forgets what this process knows of a merchant's endpoints (call after creating, updating or deleting one). */
-export function endpointsChanged(scope: { merchantId: string; livemode: boolean }): void {
-  generation++;
-  noEndpoints.delete(scopeKey(scope));
-}
-
-/** The merchant's enabled endpoints (id and enabled_events) as `trx` sees them, or none when recently known to have none. */
 async function enabledEndpoints(trx: Knex | Knex.Transaction, scope: EventScope): Promise<Array<{ id: string; events: string[] }>> {
-  const key = scopeKey(scope);
-  const seen = noEndpoints.get(key);
-  if (seen !== undefined && Date.now() - seen < NO_ENDPOINTS_TTL_MS) return [];
-  const before = generation;
-  const readAt = Date.now();
   const rows: Array<{ id: string; enabled_events: string }> = await trx("webhook_endpoints")
     .select("id", "enabled_events")
     .where({ merchant_id: scope.merchantId, livemode: scope.livemode, disabled: false });
-  if (rows.length === 0 && generation === before) {
-    if (noEndpoints.size >= NO_ENDPOINTS_MAX) noEndpoints.clear();
-    noEndpoints.set(key, readAt);
-  } else if (rows.length > 0) {
-    noEndpoints.delete(key);
-  }
   return rows.map((r) => ({ id: r.id, events: JSON.parse(r.enabled_events) as string[] }));
 }
 

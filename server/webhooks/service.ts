@@ -15,7 +15,6 @@ import { eventSeq } from "../events/store";
 import { isEventType } from "../events/types";
 import type { Handlers } from "../methods";
 import { attemptDelivery, type DeliveryEnv } from "./deliver";
-import { endpointsChanged } from "../events/outbox";
 import { toDelivery, toEndpoint, type AttemptRow, type DeliveryRow, type EndpointRow } from "./mapper";
 import { decryptSecret, encryptSecret, newSigningSecret } from "./secrets";
 import { refusedAddressOf } from "./ssrf";
@@ -53,12 +52,9 @@ async function checkUrl(url: string, livemode: boolean): Promise<string> {
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw invalidParam("url", "Invalid URL: must be an absolute http(s) URL.");
   if (livemode && parsed.protocol !== "https:") throw invalidParam("url", "Live mode webhook endpoints must use https.");
-  let refused: string | undefined;
-  try {
-    refused = await refusedAddressOf(parsed.hostname, livemode);
-  } catch {
-    throw invalidParam("url", `The host ${parsed.hostname} could not be resolved.`);
-  }
+  // A name that does not resolve yet is accepted: its DNS may be set up after
+  // the endpoint; every delivery connects through the guarded lookup anyway.
+  const refused = await refusedAddressOf(parsed.hostname, livemode).catch(() => undefined);
   if (refused) {
     throw invalidParam(
       "url",
@@ -133,7 +129,6 @@ export function webhookEndpointHandlers(deps: CoreDeps): Handlers<typeof Webhook
         created: deps.now(),
       };
       await insertEndpoint(db, row);
-      endpointsChanged(scope);
       return { webhook_endpoint: toEndpoint(row, secret) };
     },
 
@@ -152,10 +147,7 @@ export function webhookEndpointHandlers(deps: CoreDeps): Handlers<typeof Webhook
       if (Object.keys(req.metadata).length > 0) {
         patch.metadata = JSON.stringify(applyMetadata(req.metadata, JSON.parse(current.metadata) as Record<string, string>));
       }
-      if (Object.keys(patch).length > 0) {
-        await updateEndpoint(db, current.id, patch);
-        endpointsChanged(scope);
-      }
+      if (Object.keys(patch).length > 0) await updateEndpoint(db, current.id, patch);
       // Deliveries held while paused fall due now.
       if (req.disabled === false && current.disabled) await resumeDeliveries(db, current.id, Date.now());
       return { webhook_endpoint: toEndpoint({ ...current, ...patch }) };
@@ -164,7 +156,6 @@ export function webhookEndpointHandlers(deps: CoreDeps): Handlers<typeof Webhook
     async deleteWebhookEndpoint(ctx, req) {
       const endpoint = await loadEndpoint(db, scopeOf(ctx), req.id);
       await deleteEndpoint(db, endpoint.id);
-      endpointsChanged(scopeOf(ctx));
       return { id: endpoint.id, object: "webhook_endpoint", deleted: true };
     },
 
