@@ -95,7 +95,8 @@ export function inserter<Row extends object>(table: string, columns: readonly (k
 export function updater(table: string) {
   const cache = new Map<string, string>();
   return async (db: Knex | Knex.Transaction, set: Record<string, unknown>, where: Record<string, unknown>): Promise<number> => {
-    const setCols = Object.keys(set);
+    // Like knex's update: a key whose value is undefined is left unchanged.
+    const setCols = Object.keys(set).filter((c) => set[c] !== undefined);
     const whereCols = Object.keys(where);
     const key = `${setCols.join(",")}|${whereCols.join(",")}`;
     let sql = cache.get(key);
@@ -103,7 +104,7 @@ export function updater(table: string) {
       sql = `update ${q(table)} set ${setCols.map((c) => `${q(c)} = ?`).join(", ")} where ${whereCols.map((c) => `${q(c)} = ?`).join(" and ")} returning id`;
       cache.set(key, sql);
     }
-    const values = [...setCols.map((c) => set[c]), ...whereCols.map((c) => where[c])].map((v) => (v === undefined ? null : v)) as Knex.Value[];
+    const values = [...setCols.map((c) => set[c]), ...whereCols.map((c) => where[c])] as Knex.Value[];
     return rawRows(await db.raw(sql, values)).length;
   };
 }

@@ -164,6 +164,9 @@ describe.each(BACKENDS)("payments review fixes on %s", (backend) => {
     expect((err as ApiError).fields).toMatchObject({ code: "payment_intent_unexpected_state", payment_intent: pi.id });
     const row = await loadIntent(db, scope(), pi.id);
     expect(row).toMatchObject({ description: "first", version: Number(stale.version) + 1 });
+    // A fresh row updates; a key set to undefined is left as it is (as knex's update does).
+    await db.transaction((trx) => updateIntent(trx, row, { description: undefined, amount: 401 }, "update"));
+    expect(await loadIntent(db, scope(), pi.id)).toMatchObject({ description: "first", amount: 401, version: Number(stale.version) + 2 });
   });
 
   it("the refund guard refuses a stale refunded total and a total beyond the charge", async () => {
