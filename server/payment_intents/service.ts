@@ -141,7 +141,9 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
   /**
    * One payment attempt (confirm, or the end of 3-D Secure) inside `trx`:
    * asks the processor, then writes the intent (guarded on its version), the
-   * charge and the events.
+   * charge and the events. `stored` false: the intent is being created in
+   * this transaction (create with confirm: true) and is inserted once, in
+   * its state after the attempt, instead of inserted and then updated.
    */
   async function attempt(
     trx: Knex.Transaction,
@@ -152,7 +154,15 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
     action: Extract<IntentAction, "confirm" | "authenticate">,
     extra: Partial<IntentRow>,
     events: PendingEvents,
+    stored = true,
   ): Promise<AttemptResult> {
+    const save = async (changes: Partial<IntentRow>, verb: string): Promise<IntentRow> => {
+      if (stored) return updateIntent(trx, row, changes, verb);
+      const next: IntentRow = { ...row, ...changes, version: Number(row.version) + 1 };
+      const { seq: _seq, ...insert } = next;
+      await insertIntent(trx, insert);
+      return next;
+    };
     assertCanStart(row.id, row.status, action);
     const processor = processorFor(processors, ctx.caller.livemode);
     const result = await processor.authorize({
@@ -168,7 +178,7 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
     const now = deps.now();
 
     if (result.outcome === "requires_action") {
-      const next = await updateIntent(trx, row, { ...extra, status, payment_method: pm.id, last_payment_error: null }, verb);
+      const next = await save({ ...extra, status, payment_method: pm.id, last_payment_error: null }, verb);
       events.add("payment_intent.requires_action", paymentIntentJson(next, charges, settings));
       return { row: next, charges };
     }
@@ -213,21 +223,14 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
         charge: charge.id,
         payment_method: pm.id,
       };
-      const next = await updateIntent(
-        trx,
-        row,
-        { ...extra, status, payment_method: null, last_payment_error: JSON.stringify(error), latest_charge: charge.id },
-        verb,
-      );
+      const next = await save({ ...extra, status, payment_method: null, last_payment_error: JSON.stringify(error), latest_charge: charge.id }, verb);
       events.add("charge.failed", chargeJson(chargeMsg));
       events.add("payment_intent.payment_failed", paymentIntentJson(next, allCharges, settings));
       const { type: _t, request_id: _r, ...fields } = error;
       return { row: next, charges: allCharges, decline: cardError(fields) };
     }
 
-    const next = await updateIntent(
-      trx,
-      row,
+    const next = await save(
       {
         ...extra,
         status,
@@ -335,11 +338,14 @@ export function paymentIntentHandlers(deps: CoreDeps, processors: Processors = d
         };
         const pm = req.payment_method ? await paymentMethodFor(trx, scope, row, req.payment_method) : undefined;
         row.payment_method = pm?.id ?? null;
-        const { seq: _seq, ...insert } = row;
-        await insertIntent(trx, insert);
         events.add("payment_intent.created", paymentIntentJson(row, [], settings));
-        const out: AttemptResult =
-          req.confirm && pm ? await attempt(trx, ctx, row, [], pm, "confirm", { return_url: back ?? null }, events) : { row, charges: [] };
+        let out: AttemptResult = { row, charges: [] };
+        if (req.confirm && pm) {
+          out = await attempt(trx, ctx, row, [], pm, "confirm", { return_url: back ?? null }, events, false);
+        } else {
+          const { seq: _seq, ...insert } = row;
+          await insertIntent(trx, insert);
+        }
         await events.flush(trx, eventScopeOf(ctx));
         return out;
       });
