@@ -1,37 +1,6 @@
 // The REST routes the API design names, and those around them that the SDKs
 // call: the OpenAPI document and the /docs page must show each one.
+import { DESIGN_ROUTES, ROUTES_AROUND_THE_DESIGN } from "../support/routes";
+
 /** `METHOD /path` of every route the spec or the SDKs rely on. */
-export const OPENAPI_ROUTES_FROM_SPEC = [
-  "POST /v1/payment_intents",
-  "POST /v1/payment_intents/{id}/confirm",
-  "POST /v1/payment_methods",
-  "POST /v1/payment_methods/{id}/attach",
-  "POST /v1/refunds",
-  "GET /v1/payment_intents/{id}",
-  "POST /v1/payment_intents/{id}",
-  "POST /v1/payment_intents/{id}/capture",
-  "POST /v1/payment_intents/{id}/cancel",
-  "POST /v1/payment_intents/{id}/authenticate",
-  "GET /v1/payment_intents",
-  "GET /v1/payment_methods/{id}",
-  "GET /v1/payment_methods",
-  "POST /v1/payment_methods/{id}/detach",
-  "POST /v1/customers",
-  "GET /v1/customers/{id}",
-  "POST /v1/customers/{id}",
-  "DELETE /v1/customers/{id}",
-  "GET /v1/customers",
-  "GET /v1/charges/{id}",
-  "GET /v1/charges",
-  "GET /v1/refunds/{id}",
-  "GET /v1/refunds",
-  "GET /v1/events/{id}",
-  "GET /v1/events",
-  "GET /v1/events/stream",
-  "POST /v1/webhook_endpoints",
-  "GET /v1/webhook_endpoints/{id}",
-  "POST /v1/webhook_endpoints/{id}",
-  "DELETE /v1/webhook_endpoints/{id}",
-  "GET /v1/webhook_endpoints",
-  "GET /receipts/{charge_id}",
-];
+export const OPENAPI_ROUTES_FROM_SPEC = [...DESIGN_ROUTES, ...ROUTES_AROUND_THE_DESIGN];
