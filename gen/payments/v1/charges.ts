@@ -30,7 +30,10 @@ export interface Charge {
   amount: number;
   /** Output only. Amount captured. */
   amount_captured: number;
-  /** Output only. Amount refunded so far. */
+  /**
+   * Output only. Amount refunded so far, including an authorization released
+   * uncaptured (a canceled intent, or the rest of a partial capture).
+   */
   amount_refunded: number;
   /** Output only. Three-letter ISO 4217 currency code, lowercase. */
   currency: string;
