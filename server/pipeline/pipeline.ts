@@ -52,6 +52,9 @@ export interface PipelineOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9_\-]{8,64}$/;
 
+/** Unary calls run to completion: their handlers get a signal that never fires. */
+const NEVER_ABORTED = new AbortController().signal;
+
 /** A new request id: `req_` and 24 random hex digits. */
 export function newRequestId(): string {
   return `req_${randomBytes(12).toString("hex")}`;
@@ -123,7 +126,7 @@ export class Pipeline implements Dispatcher {
           headers[name.toLowerCase()] = value;
         },
         flushHeaders,
-        signal: sink?.signal ?? new AbortController().signal,
+        signal: sink?.signal ?? NEVER_ABORTED,
       };
       if (sink) {
         await handler(ctx, req, async (message) => {
