@@ -46,177 +46,108 @@ class APIResource:
         return url
 
 
-class PaymentIntent(APIResource):
-    """Payment intents: ``/v1/payment_intents``."""
-
-    path = "payment_intents"
+class Creatable:
+    """``POST /v1/<path>``."""
 
     @classmethod
     def create(cls, **params):
         return _call("POST", cls._url(), params)
 
+
+class Retrievable:
+    """``GET /v1/<path>/{id}``."""
+
     @classmethod
     def retrieve(cls, id, **params):
         return _call("GET", cls._url(id), params)
+
+
+class Updatable:
+    """``POST /v1/<path>/{id}``: fields left out are unchanged."""
 
     @classmethod
     def modify(cls, id, **params):
         return _call("POST", cls._url(id), params)
 
-    update = modify
+    @classmethod
+    def update(cls, id, **params):
+        return cls.modify(id, **params)
+
+
+class Deletable:
+    """``DELETE /v1/<path>/{id}``."""
 
     @classmethod
-    def confirm(cls, id, **params):
-        return _call("POST", cls._url(id, "confirm"), params)
+    def delete(cls, id, **params):
+        return _call("DELETE", cls._url(id), params)
 
-    @classmethod
-    def capture(cls, id, **params):
-        return _call("POST", cls._url(id, "capture"), params)
 
-    @classmethod
-    def cancel(cls, id, **params):
-        return _call("POST", cls._url(id, "cancel"), params)
-
-    @classmethod
-    def authenticate(cls, id, **params):
-        """Test mode only: completes (or, with outcome="fail", fails) the 3-D Secure step."""
-        return _call("POST", cls._url(id, "authenticate"), params)
+class Listable:
+    """``GET /v1/<path>``, one page at a time (``auto_paging_iter()`` walks them all)."""
 
     @classmethod
     def list(cls, **params):
         return _list(cls._url(), params)
 
 
-class PaymentMethod(APIResource):
+def _action(name, doc=None):
+    """A ``POST /v1/<path>/{id}/<name>`` class method."""
+
+    def call(cls, id, **params):
+        return _call("POST", cls._url(id, name), params)
+
+    call.__name__ = name
+    call.__doc__ = doc or f"``POST /v1/<path>/{{id}}/{name}``."
+    return classmethod(call)
+
+
+class PaymentIntent(APIResource, Creatable, Retrievable, Updatable, Listable):
+    """Payment intents: ``/v1/payment_intents``."""
+
+    path = "payment_intents"
+    confirm = _action("confirm")
+    capture = _action("capture")
+    cancel = _action("cancel")
+    authenticate = _action("authenticate", "Test mode only: completes (or, with outcome=\"fail\", fails) the 3-D Secure step.")
+
+
+class PaymentMethod(APIResource, Creatable, Retrievable, Listable):
     """Payment methods: ``/v1/payment_methods``."""
 
     path = "payment_methods"
-
-    @classmethod
-    def create(cls, **params):
-        return _call("POST", cls._url(), params)
-
-    @classmethod
-    def retrieve(cls, id, **params):
-        return _call("GET", cls._url(id), params)
-
-    @classmethod
-    def list(cls, **params):
-        return _list(cls._url(), params)
-
-    @classmethod
-    def attach(cls, id, **params):
-        return _call("POST", cls._url(id, "attach"), params)
-
-    @classmethod
-    def detach(cls, id, **params):
-        return _call("POST", cls._url(id, "detach"), params)
+    attach = _action("attach")
+    detach = _action("detach")
 
 
-class Customer(APIResource):
+class Customer(APIResource, Creatable, Retrievable, Updatable, Deletable, Listable):
     """Customers: ``/v1/customers``."""
 
     path = "customers"
 
-    @classmethod
-    def create(cls, **params):
-        return _call("POST", cls._url(), params)
 
-    @classmethod
-    def retrieve(cls, id, **params):
-        return _call("GET", cls._url(id), params)
-
-    @classmethod
-    def modify(cls, id, **params):
-        return _call("POST", cls._url(id), params)
-
-    update = modify
-
-    @classmethod
-    def delete(cls, id, **params):
-        return _call("DELETE", cls._url(id), params)
-
-    @classmethod
-    def list(cls, **params):
-        return _list(cls._url(), params)
-
-
-class Refund(APIResource):
+class Refund(APIResource, Creatable, Retrievable, Listable):
     """Refunds: ``/v1/refunds``."""
 
     path = "refunds"
 
-    @classmethod
-    def create(cls, **params):
-        return _call("POST", cls._url(), params)
 
-    @classmethod
-    def retrieve(cls, id, **params):
-        return _call("GET", cls._url(id), params)
-
-    @classmethod
-    def list(cls, **params):
-        return _list(cls._url(), params)
-
-
-class Charge(APIResource):
+class Charge(APIResource, Retrievable, Listable):
     """Charges (read-only): ``/v1/charges``."""
 
     path = "charges"
 
-    @classmethod
-    def retrieve(cls, id, **params):
-        return _call("GET", cls._url(id), params)
 
-    @classmethod
-    def list(cls, **params):
-        return _list(cls._url(), params)
-
-
-class Event(APIResource):
+class Event(APIResource, Retrievable, Listable):
     """Events: ``/v1/events``."""
 
     path = "events"
 
-    @classmethod
-    def retrieve(cls, id, **params):
-        return _call("GET", cls._url(id), params)
 
-    @classmethod
-    def list(cls, **params):
-        return _list(cls._url(), params)
-
-
-class WebhookEndpoint(APIResource):
+class WebhookEndpoint(APIResource, Creatable, Retrievable, Updatable, Deletable, Listable):
     """Webhook endpoints: ``/v1/webhook_endpoints``."""
 
     path = "webhook_endpoints"
-
-    @classmethod
-    def create(cls, **params):
-        return _call("POST", cls._url(), params)
-
-    @classmethod
-    def retrieve(cls, id, **params):
-        return _call("GET", cls._url(id), params)
-
-    @classmethod
-    def modify(cls, id, **params):
-        return _call("POST", cls._url(id), params)
-
-    update = modify
-
-    @classmethod
-    def delete(cls, id, **params):
-        return _call("DELETE", cls._url(id), params)
-
-    @classmethod
-    def list(cls, **params):
-        return _list(cls._url(), params)
-
-    @classmethod
-    def roll_secret(cls, id, **params):
-        return _call("POST", cls._url(id, "roll_secret"), params)
+    roll_secret = _action("roll_secret")
 
 
 __all__ = ["ListObject", "PaymentIntent", "PaymentMethod", "Customer", "Refund", "Charge", "Event", "WebhookEndpoint"]
