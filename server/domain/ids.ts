@@ -49,11 +49,6 @@ export function newId(prefix: IdPrefix, nowMs = Date.now()): string {
   return `${prefix}_${timePrefix(nowMs)}${randomToken(20)}`;
 }
 
-/** Whether `id` looks like an id with `prefix` (cheap shape check before a lookup). */
-export function hasPrefix(id: string, prefix: IdPrefix): boolean {
-  return id.startsWith(`${prefix}_`) && id.length <= 64;
-}
-
 /**
  * The client secret of a payment intent: `{id}_secret_{mac}`. It is derived
  * (HMAC of the id under a deployment secret) rather than stored, so the
@@ -69,10 +64,4 @@ export function clientSecretMatches(intentId: string, presented: string, serverS
   const expected = Buffer.from(clientSecretFor(intentId, serverSecret));
   const given = Buffer.from(presented);
   return expected.length === given.length && timingSafeEqual(expected, given);
-}
-
-/** The intent id inside a client secret (`pi_x_secret_y` → `pi_x`), or undefined. */
-export function intentIdOfClientSecret(secret: string): string | undefined {
-  const i = secret.indexOf("_secret_");
-  return i > 0 ? secret.slice(0, i) : undefined;
 }
